@@ -1,0 +1,104 @@
+#pragma once
+
+#include "protocol/Messages.h"
+
+#include <QHostAddress>
+#include <QList>
+#include <QSslCertificate>
+#include <QSslKey>
+#include <QString>
+
+namespace ccs::emulator {
+
+struct SenderCredentials {
+    QString senderId;
+    QString apiKey;
+};
+
+enum class DeviceKind {
+    Registered,    // receives at once
+    Unregistered,  // DEVICE_UNREGISTERED
+    Idle,          // holds delay_while_idle messages until woken
+    RateLimited,   // DEVICE_MESSAGE_RATE_EXCEEDED past its rate
+};
+
+struct DeviceSpec {
+    QString token;           // registration token
+    QString name;            // "Pixel 7"
+    QString category = QStringLiteral("com.example.ccsadmin"); // its app's package
+    DeviceKind kind = DeviceKind::Registered;
+    int maxMessagesPerMinute = 60; // for RateLimited
+};
+
+struct DeviceStatus {
+    DeviceSpec spec;
+    bool online = true;
+    int received = 0;       // downstream messages delivered to it
+    int upstreamSent = 0;
+};
+
+// Faults, on demand (EmulatorServer methods) or on a schedule (these fields).
+struct FaultSchedule {
+    double nackShare = 0.0;               // 0..1 of downstream messages NACKed ...
+    NackCode nackCode = NackCode::ServiceUnavailable; // ... with this (or InternalServerError)
+    int ackDelayMs = 0;                   // delay every ACK/NACK by this much
+    int dropEveryStanzas = 0;             // drop the connection after every N stanzas received (0: never)
+    int drainEveryStanzas = 0;            // send CONNECTION_DRAINING after every N stanzas (0: never)
+    double duplicateUpstreamShare = 0.0;  // 0..1 of upstream messages delivered twice
+};
+
+struct EmulatorConfig {
+    QHostAddress address = QHostAddress::LocalHost;
+    quint16 port = 0; // 0: any free port (tests); ccs-emulator defaults to 5236
+    QList<SenderCredentials> senders;
+    QSslCertificate certificate;
+    QSslKey privateKey;
+    QList<DeviceSpec> devices;
+    bool strictWindow = false;     // disconnect a client that exceeds 100 pending
+    int receiptDelayMs = 200;      // device -> receipt
+    double upstreamRatePerSecond = 0; // spontaneous upstream traffic, spread over devices
+    qint64 maxStanzaBytes = 1 << 20;  // larger: stream error policy-violation
+    FaultSchedule faults;
+};
+
+// What the emulator saw: the witness for tests.
+struct DownstreamRecord {
+    QString messageId;
+    QString to;
+    int timesReceived = 0;
+    QList<int> connectionIds;  // one per reception, in order
+    QString verdict;           // "ack", "nack:CODE", "stanza-error"
+    bool receiptSent = false;
+    bool receiptAcked = false;
+};
+
+struct UpstreamRecord {
+    QString messageId;         // also "dr2:..." for receipts
+    QString from;
+    bool isReceipt = false;
+    int timesDelivered = 0;
+    QList<int> deliveredOnConnections;
+    bool acked = false;
+    int ackedOnConnection = 0;
+    int ackCount = 0;
+};
+
+struct EmulatorCounters {
+    int connectionsAccepted = 0;
+    int authFailures = 0;
+    int downstreamReceived = 0;
+    int acksSent = 0;
+    int nacksSent = 0;
+    int stanzaErrorsSent = 0;
+    int upstreamSent = 0;
+    int upstreamAcked = 0;
+    int receiptsSent = 0;
+    int badAcks = 0;
+    int windowViolations = 0;     // a client went past 100 pending
+    int maxPendingSeen = 0;       // the largest un-answered count on any connection
+    int drainsSent = 0;
+    int connectionsDropped = 0;
+    int duplicateDownstream = 0;  // a message_id received again on the same connection
+};
+
+} // namespace ccs::emulator
