@@ -9,16 +9,20 @@
 namespace ccs::json {
 
 // Strict parsing: one JSON object, nothing before or after it but white space,
-// no comments, no trailing commas, no duplicate keys, valid UTF-8. On failure
-// returns false and fills *error with line:column and what was expected.
+// no comments, no trailing commas, no duplicate keys, valid UTF-8, nesting at
+// most 64 deep. On failure returns false, leaves *out alone and fills *error
+// with "JSON error at line L:C: expected ... but found ..." and the byte offset.
+// Integers that fit in 64 bits stay exact; other numbers are doubles.
 bool parseObject(QByteArrayView text, QJsonObject *out, ParseError *error);
 
 // Compact, UTF-8, key order as QJsonObject keeps it.
 QByteArray serialize(const QJsonObject &object);
 QByteArray serializePretty(const QJsonObject &object);
 
-// Server -> client: decides the type by message_type (absent: upstream, or
-// control/ack/nack/receipt). Wrong field types give ParseError naming the field.
+// Server -> client: decides the type by message_type ("ack", "nack",
+// "receipt", "control"; absent: upstream, which needs message_id and from to
+// be ACKed; anything else: UnknownMessage, to be ignored). A known field of the
+// wrong type gives a ParseError naming the field; unknown fields go to `extra`.
 ServerMessage parseServerMessage(QByteArrayView json);
 // Client -> server: a downstream request (not validated here: see
 // validateDownstream) or an ACK of an upstream message.

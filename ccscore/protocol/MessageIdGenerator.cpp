@@ -1,6 +1,7 @@
 #include "MessageIdGenerator.h"
 
 #include <QDateTime>
+#include <QList>
 #include <QRandomGenerator>
 
 #include <atomic>
@@ -14,7 +15,7 @@ quint32 processTag()
     static const quint32 tag = QRandomGenerator::system()->generate();
     return tag;
 }
-std::atomic<quint64> s_counter{0};
+std::atomic<quint64> s_counter {0};
 } // namespace
 
 QString MessageIdGenerator::next()
@@ -29,7 +30,22 @@ QString MessageIdGenerator::next()
 
 bool MessageIdGenerator::looksGenerated(QStringView id)
 {
-    return id.startsWith(QLatin1String("m-")) && id.size() >= 34;
+    // m-YYYYMMDD-HHMMSS-xxxxxxxx-NNNNNN (the counter may grow past six digits)
+    auto all = [](QStringView part, qsizetype length, bool hex) {
+        if (part.size() != length && !(length < 0 && part.size() >= -length))
+            return false;
+        for (const QChar c : part) {
+            const bool ok = c.isDigit() || (hex && c >= QLatin1Char('a') && c <= QLatin1Char('f'));
+            if (!ok || c.unicode() > 0x7f)
+                return false;
+        }
+        return true;
+    };
+    if (!id.startsWith(QLatin1String("m-")))
+        return false;
+    const QList<QStringView> parts = id.sliced(2).split(QLatin1Char('-'));
+    return parts.size() == 4 && all(parts[0], 8, false) && all(parts[1], 6, false) && all(parts[2], 8, true)
+        && all(parts[3], -6, false);
 }
 
 } // namespace ccs

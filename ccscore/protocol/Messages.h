@@ -26,11 +26,11 @@ struct DownstreamMessage {
     QString messageId;
     std::optional<QJsonObject> data;
     std::optional<QJsonObject> notification;
-    QString collapseKey;                  // empty: absent
-    std::optional<qint64> timeToLive;     // seconds; absent: 4 weeks
+    QString collapseKey; // empty: absent
+    std::optional<qint64> timeToLive; // seconds; absent: 4 weeks
     std::optional<bool> delayWhileIdle;
     std::optional<bool> deliveryReceiptRequested;
-    QString priority;                     // "", "normal" or "high"
+    QString priority; // "", "normal" or "high"
     std::optional<bool> contentAvailable;
     std::optional<bool> mutableContent;
     std::optional<bool> dryRun;
@@ -46,7 +46,7 @@ struct DownstreamMessage {
 
 // Device -> app server, through CCS.
 struct UpstreamMessage {
-    QString from;     // the device's registration token
+    QString from; // the device's registration token
     QString messageId;
     QString category; // the app's package name
     QJsonObject data;
@@ -80,15 +80,15 @@ struct Nack {
     QJsonObject extra;
 
     QJsonObject toJson() const; // with "message_type":"nack"
-    static Nack make(const QString &messageId, const QString &from, NackCode code,
-                     const QString &description);
+    static Nack make(
+        const QString &messageId, const QString &from, NackCode code, const QString &description);
     friend bool operator==(const Nack &, const Nack &) = default;
 };
 
 // A delivery receipt: message_id is "dr2:" + the original id.
 struct Receipt {
-    QString messageId;  // "dr2:ORIGINAL"
-    QString from;       // "gcm.googleapis.com"
+    QString messageId; // "dr2:ORIGINAL"
+    QString from; // "gcm.googleapis.com"
     QString category;
     QString messageStatus; // "MESSAGE_SENT_TO_DEVICE"
     QString originalMessageId;
@@ -96,8 +96,7 @@ struct Receipt {
     QJsonObject extra;
 
     QJsonObject toJson() const; // with "message_type":"receipt"
-    static Receipt make(const QString &originalMessageId, const QString &token,
-                        const QString &category);
+    static Receipt make(const QString &originalMessageId, const QString &token, const QString &category);
     friend bool operator==(const Receipt &, const Receipt &) = default;
 };
 
@@ -123,8 +122,8 @@ struct StanzaError {
     int code = 400;
     QString type = QStringLiteral("modify");
     QString condition = QStringLiteral("bad-request");
-    QString text;        // e.g. "InvalidJson: JSON_PARSING_ERROR : Missing Required Field: message_id"
-    QString gcmPayload;  // the original JSON as the server echoed it
+    QString text; // e.g. "InvalidJson: JSON_PARSING_ERROR : Missing Required Field: message_id"
+    QString gcmPayload; // the original JSON as the server echoed it
     friend bool operator==(const StanzaError &, const StanzaError &) = default;
 };
 

@@ -23,15 +23,15 @@ enum class NackCode {
 
 // How a client reacts to a NACK.
 enum class RetryClass {
-    Never,           // final: fix the message or the token
-    Backoff,         // exponential back-off from 1 s
-    Later,           // rate exceeded: back off longer, never at once
+    Never, // final: fix the message or the token
+    Backoff, // exponential back-off from 1 s
+    Later, // rate exceeded: back off longer, never at once
     OtherConnection, // at once, on another connection
 };
 
 struct NackInfo {
     NackCode code;
-    const char *name;    // wire name, e.g. "BAD_REGISTRATION"
+    const char *name; // wire name, e.g. "BAD_REGISTRATION"
     const char *meaning; // one line a person can act on
     RetryClass retry;
 };
@@ -49,7 +49,8 @@ public:
     static QString name(NackCode code);
     static RetryClass retryClass(NackCode code);
     // First delay before a retry of attempt `attempt` (1-based) for this class:
-    // Backoff 1 s, 2 s, 4 s ... capped at 64 s; Later starts at 10 s; OtherConnection 0.
+    // Backoff 1 s, 2 s, 4 s ... capped at 64 s; Later 10 s, 20 s ... capped at 300 s;
+    // OtherConnection 0; Never -1 ms (there is no retry).
     static std::chrono::milliseconds retryDelay(RetryClass cls, int attempt);
 };
 

@@ -1,0 +1,259 @@
+// XML escaping of the gcm element: no payload can close the element or make
+// the stanza ill-formed, and every payload comes back unchanged.
+#include "protocol/JsonCodec.h"
+#include "protocol/Stanza.h"
+
+#include <QTest>
+#include <QXmlStreamReader>
+
+using namespace ccs;
+
+namespace {
+
+struct ParsedStanza {
+    bool ok = false;
+    QString error;
+    QString messageId;
+    QString messageType;
+    QString to;
+    QString gcmText;
+    int gcmElements = 0;
+    QString errorText;
+    QString errorCode;
+    bool badRequest = false;
+};
+
+// Reads a stanza as an XMPP client would: the gcm element's text is the JSON.
+ParsedStanza readStanza(const QByteArray &xml)
+{
+    ParsedStanza out;
+    QXmlStreamReader reader(xml);
+    int depth = 0;
+    while (!reader.atEnd()) {
+        reader.readNext();
+        if (reader.isStartElement()) {
+            ++depth;
+            if (depth == 1 && reader.name() == QLatin1String("message")) {
+                out.messageId = reader.attributes().value(QLatin1String("id")).toString();
+                out.messageType = reader.attributes().value(QLatin1String("type")).toString();
+                out.to = reader.attributes().value(QLatin1String("to")).toString();
+            } else if (reader.name() == QLatin1String("gcm")
+                && reader.namespaceUri() == QLatin1String("google:mobile:data")) {
+                ++out.gcmElements;
+                out.gcmText = reader.readElementText(QXmlStreamReader::ErrorOnUnexpectedElement);
+                --depth;
+            } else if (reader.name() == QLatin1String("error")) {
+                out.errorCode = reader.attributes().value(QLatin1String("code")).toString();
+            } else if (reader.name() == QLatin1String("bad-request")) {
+                out.badRequest
+                    = reader.namespaceUri() == QLatin1String("urn:ietf:params:xml:ns:xmpp-stanzas");
+            } else if (reader.name() == QLatin1String("text")) {
+                out.errorText = reader.readElementText();
+                --depth;
+            }
+        } else if (reader.isEndElement()) {
+            --depth;
+        }
+    }
+    out.ok = !reader.hasError() && depth == 0;
+    out.error = reader.errorString();
+    return out;
+}
+
+} // namespace
+
+class TestStanza : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void escapeXml_data();
+    void escapeXml();
+    void isXmlSafe_data();
+    void isXmlSafe();
+    void payloadRoundTrips_data();
+    void payloadRoundTrips();
+    void rawJsonTextRoundTrips_data();
+    void rawJsonTextRoundTrips();
+    void unsafeCharactersBecomeJsonEscapes();
+    void stanzaIdIsEscaped();
+    void stanzaError();
+};
+
+void TestStanza::escapeXml_data()
+{
+    QTest::addColumn<QString>("text");
+    QTest::addColumn<QString>("escaped");
+    QTest::newRow("plain") << "hello"
+                           << "hello";
+    QTest::newRow("all five") << "&<>\"'"
+                              << "&amp;&lt;&gt;&quot;&apos;";
+    QTest::newRow("close gcm") << "</gcm>"
+                               << "&lt;/gcm&gt;";
+    QTest::newRow("cdata end") << "]]>"
+                               << "]]&gt;";
+    QTest::newRow("entity stays text") << "&amp;"
+                                       << "&amp;amp;";
+    QTest::newRow("non-BMP kept") << QString::fromUtf8("\xF0\x9F\x98\x80")
+                                  << QString::fromUtf8("\xF0\x9F\x98\x80");
+    QTest::newRow("tab newline kept") << "a\tb\nc\r"
+                                      << "a\tb\nc\r";
+    QTest::newRow("NUL replaced") << QString(QChar(0)) << QString(QChar::ReplacementCharacter);
+    QTest::newRow("U+001F replaced") << QString(QChar(0x1f)) << QString(QChar::ReplacementCharacter);
+    QTest::newRow("U+FFFE replaced") << QString(QChar(0xfffe)) << QString(QChar::ReplacementCharacter);
+    QTest::newRow("lone surrogate replaced")
+        << QString(QChar(0xd800)) + "x" << QString(QChar::ReplacementCharacter) + "x";
+}
+
+void TestStanza::escapeXml()
+{
+    QFETCH(QString, text);
+    QFETCH(QString, escaped);
+    QCOMPARE(stanza::escapeXml(text), escaped);
+    QVERIFY(stanza::isXmlSafe(stanza::escapeXml(text)));
+}
+
+void TestStanza::isXmlSafe_data()
+{
+    QTest::addColumn<QString>("text");
+    QTest::addColumn<bool>("safe");
+    QTest::newRow("ascii") << "</gcm>&" << true;
+    QTest::newRow("empty") << "" << true;
+    QTest::newRow("tab cr lf") << "\t\r\n" << true;
+    QTest::newRow("non-BMP pair") << QString::fromUtf8("\xF0\x9F\x98\x80") << true;
+    QTest::newRow("U+FFFD") << QString(QChar(0xfffd)) << true;
+    QTest::newRow("NUL") << QString(QChar(0)) << false;
+    QTest::newRow("vertical tab") << "\v" << false;
+    QTest::newRow("U+FFFF") << QString(QChar(0xffff)) << false;
+    QTest::newRow("lone high surrogate") << QString(QChar(0xd83d)) << false;
+    QTest::newRow("lone low surrogate") << QString(QChar(0xde00)) << false;
+}
+
+void TestStanza::isXmlSafe()
+{
+    QFETCH(QString, text);
+    QFETCH(bool, safe);
+    QCOMPARE(stanza::isXmlSafe(text), safe);
+}
+
+void TestStanza::payloadRoundTrips_data()
+{
+    QTest::addColumn<QString>("value");
+    QTest::newRow("close gcm") << "</gcm>";
+    QTest::newRow("close gcm and message") << "</gcm></message><message><gcm xmlns=\"google:mobile:data\">{}";
+    QTest::newRow("ampersand") << "&";
+    QTest::newRow("entity text") << "&amp; &lt; &#x41; &bogus;";
+    QTest::newRow("cdata end") << "]]>";
+    QTest::newRow("cdata start") << "<![CDATA[x]]>";
+    QTest::newRow("less than") << "<";
+    QTest::newRow("quotes") << "\"double\" 'single'";
+    QTest::newRow("comment") << "<!-- x -->";
+    QTest::newRow("processing instruction") << "<?xml version='1.0'?>";
+    QTest::newRow("non-BMP") << QString::fromUtf8("\xF0\x9F\x98\x80\xF0\x9D\x84\x9E\xF4\x8F\xBF\xBD");
+    QTest::newRow("control characters") << QString("a") + QChar(0) + QChar(1) + QChar(0x1f) + "b";
+    QTest::newRow("U+FFFE U+FFFF") << QString(QChar(0xfffe)) + QChar(0xffff);
+    QTest::newRow("backslashes") << "\\u003c/gcm\\u003e \\";
+    QTest::newRow("everything") << QString::fromUtf8("</gcm>&]]><\"'\xF0\x9F\x98\x80\n\t");
+}
+
+void TestStanza::payloadRoundTrips()
+{
+    QFETCH(QString, value);
+    const QJsonObject request {{QStringLiteral("to"), QStringLiteral("TOKEN")},
+        {QStringLiteral("message_id"), QStringLiteral("m-1")},
+        {QStringLiteral("data"),
+            QJsonObject {{QStringLiteral("payload"), value}, {value, QStringLiteral("as a key")}}}};
+    const QByteArray json = json::serialize(request);
+    const QByteArray xml = stanza::gcmMessage(QStringLiteral("s-1"), json);
+    QVERIFY(!xml.contains("</gcm></message><"));
+    QVERIFY(!xml.mid(0, xml.size() - 16).contains("</gcm>"));
+    QVERIFY(!xml.contains("]]>"));
+
+    const ParsedStanza parsed = readStanza(xml);
+    QVERIFY2(parsed.ok, qPrintable(parsed.error + " in " + QString::fromUtf8(xml)));
+    QCOMPARE(parsed.gcmElements, 1);
+    QCOMPARE(parsed.messageId, QStringLiteral("s-1"));
+    QJsonObject back;
+    ParseError error;
+    QVERIFY2(json::parseObject(parsed.gcmText.toUtf8(), &back, &error), qPrintable(error.message));
+    QCOMPARE(back, request);
+    QCOMPARE(back.value(QLatin1String("data")).toObject().value(QLatin1String("payload")).toString(), value);
+}
+
+void TestStanza::rawJsonTextRoundTrips_data()
+{
+    QTest::addColumn<QByteArray>("json");
+    // Whatever text the app server hands over (even not JSON) is carried as text.
+    QTest::newRow("as typed") << QByteArray(R"({ "to" : "</gcm>", "message_id":"&amp;" })");
+    QTest::newRow("not json") << QByteArray("</gcm></message>]]>&<");
+    QTest::newRow("utf-8") << QByteArray("{\"k\":\"\xF0\x9F\x98\x80 \xC3\xA9\"}");
+    QTest::newRow("empty") << QByteArray();
+}
+
+void TestStanza::rawJsonTextRoundTrips()
+{
+    QFETCH(QByteArray, json);
+    const ParsedStanza parsed = readStanza(stanza::gcmMessage(QString(), json));
+    QVERIFY2(parsed.ok, qPrintable(parsed.error));
+    QCOMPARE(parsed.gcmElements, 1);
+    QCOMPARE(parsed.gcmText.toUtf8(), json);
+    QVERIFY(parsed.messageId.isEmpty());
+}
+
+void TestStanza::unsafeCharactersBecomeJsonEscapes()
+{
+    // U+FFFF is valid JSON and valid UTF-8 but not an XML character: it must
+    // travel as \uffff inside the JSON string, which means the same thing.
+    const QJsonObject object {{QStringLiteral("k"), QString(QChar(0xffff))}};
+    const QByteArray json = json::serialize(object);
+    QVERIFY(json.contains("\xEF\xBF\xBF"));
+    const QByteArray xml = stanza::gcmMessage(QStringLiteral("1"), json);
+    QVERIFY(xml.contains("\\uffff"));
+    const ParsedStanza parsed = readStanza(xml);
+    QVERIFY2(parsed.ok, qPrintable(parsed.error));
+    QJsonObject back;
+    QVERIFY(json::parseObject(parsed.gcmText.toUtf8(), &back, nullptr));
+    QCOMPARE(back, object);
+}
+
+void TestStanza::stanzaIdIsEscaped()
+{
+    const QString id = QStringLiteral("a\"b'c<d>&e");
+    const QByteArray xml = stanza::gcmMessage(id, "{}");
+    QCOMPARE(xml,
+        QByteArray("<message id=\"a&quot;b&apos;c&lt;d&gt;&amp;e\"><gcm "
+                   "xmlns=\"google:mobile:data\">{}</gcm></message>"));
+    const ParsedStanza parsed = readStanza(xml);
+    QVERIFY(parsed.ok);
+    QCOMPARE(parsed.messageId, id);
+    QCOMPARE(parsed.gcmText, QStringLiteral("{}"));
+}
+
+void TestStanza::stanzaError()
+{
+    // The reference's example: {"random": "text"} without a message_id.
+    const QByteArray original = R"({"random": "text", "x": "</gcm>&"})";
+    const QString text
+        = QStringLiteral("InvalidJson: JSON_PARSING_ERROR : Missing Required Field: message_id");
+    const QByteArray xml = stanza::gcmStanzaError(
+        QStringLiteral("3"), QStringLiteral("123456789@gcm.googleapis.com/ABC"), original, text);
+    const ParsedStanza parsed = readStanza(xml);
+    QVERIFY2(parsed.ok, qPrintable(parsed.error));
+    QCOMPARE(parsed.messageId, QStringLiteral("3"));
+    QCOMPARE(parsed.messageType, QStringLiteral("error"));
+    QCOMPARE(parsed.to, QStringLiteral("123456789@gcm.googleapis.com/ABC"));
+    QCOMPARE(parsed.gcmElements, 1);
+    QCOMPARE(parsed.gcmText.toUtf8(), original);
+    QCOMPARE(parsed.errorCode, QStringLiteral("400"));
+    QVERIFY(parsed.badRequest);
+    QCOMPARE(parsed.errorText, text);
+
+    // Hostile text in the description cannot break out either.
+    const ParsedStanza hostile = readStanza(
+        stanza::gcmStanzaError(QString(), QString(), "{}", QStringLiteral("</text></error>]]>&")));
+    QVERIFY(hostile.ok);
+    QCOMPARE(hostile.errorText, QStringLiteral("</text></error>]]>&"));
+}
+
+QTEST_GUILESS_MAIN(TestStanza)
+#include "tst_stanza.moc"
