@@ -1,18 +1,311 @@
+// ccs-emulator: the CCS emulator from the command line, for people testing
+// their own app servers (and for the interoperability test).
 #include "ccscore/Version.h"
+#include "protocol/NackCatalogue.h"
+#include "server/EmulatorAdminApi.h"
+#include "server/EmulatorServer.h"
+#include "server/EmulatorSetup.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QSocketNotifier>
 #include <QTextStream>
+#include <QTimer>
+
+#include <csignal>
+
+#ifdef Q_OS_UNIX
+#include <sys/socket.h>
+#include <unistd.h>
+#endif
+
+using namespace ccs;
+using namespace ccs::emulator;
+
+namespace {
+
+#ifdef Q_OS_UNIX
+int s_signalFds[2] = {-1, -1};
+void onSignal(int)
+{
+    const char c = 1;
+    [[maybe_unused]] const auto n = ::write(s_signalFds[0], &c, 1);
+}
+#endif
+
+int fail(const QString &message)
+{
+    QTextStream(stderr) << "ccs-emulator: " << message << Qt::endl;
+    return 2;
+}
+
+bool parseHostPort(const QString &text, QHostAddress *address, quint16 *port)
+{
+    const qsizetype colon = text.lastIndexOf(QLatin1Char(':'));
+    if (colon <= 0)
+        return false;
+    QString host = text.left(colon);
+    if (host.startsWith(QLatin1Char('[')) && host.endsWith(QLatin1Char(']')))
+        host = host.mid(1, host.size() - 2);
+    if (host == QLatin1String("localhost"))
+        host = QStringLiteral("127.0.0.1");
+    bool ok = false;
+    const uint p = text.mid(colon + 1).toUInt(&ok);
+    if (!ok || p > 65535 || !address->setAddress(host))
+        return false;
+    *port = static_cast<quint16>(p);
+    return true;
+}
+
+bool parseDouble(const QCommandLineParser &parser, const QString &name, double min, double max, double *out,
+    QString *error)
+{
+    if (!parser.isSet(name))
+        return true;
+    bool ok = false;
+    const double v = parser.value(name).toDouble(&ok);
+    if (!ok || v < min || v > max) {
+        *error = QStringLiteral("--%1 must be a number from %2 to %3").arg(name).arg(min).arg(max);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+bool parseInt(
+    const QCommandLineParser &parser, const QString &name, int min, int max, int *out, QString *error)
+{
+    double v = *out;
+    if (!parseDouble(parser, name, min, max, &v, error))
+        return false;
+    *out = static_cast<int>(v);
+    return true;
+}
+
+} // namespace
 
 int main(int argc, char *argv[])
 {
     QCoreApplication app(argc, argv);
+    QCoreApplication::setOrganizationName(QStringLiteral("ccs-admin"));
     QCoreApplication::setApplicationName(QStringLiteral("ccs-emulator"));
     QCoreApplication::setApplicationVersion(QStringLiteral(CCS_VERSION_STRING));
+
     QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral("CCS Admin: ccs-emulator"));
+    parser.setApplicationDescription(
+        QStringLiteral("A local GCM Cloud Connection Server (CCS) emulator: direct TLS, SASL PLAIN, the CCS\n"
+                       "JSON protocol, simulated devices, fault injection and an admin API on loopback."));
     parser.addHelpOption();
     parser.addVersionOption();
+    parser.addOptions({
+        {QStringLiteral("listen"),
+            QStringLiteral("Listen on HOST:PORT (default 127.0.0.1:5236; port 0: any free port)."),
+            QStringLiteral("host:port"), QStringLiteral("127.0.0.1:5236")},
+        {QStringLiteral("sender-id"),
+            QStringLiteral("The sender ID clients authenticate as (needs --api-key-file)."),
+            QStringLiteral("id")},
+        {QStringLiteral("api-key-file"),
+            QStringLiteral("File whose first line is the API key for --sender-id."), QStringLiteral("path")},
+        {QStringLiteral("cert"), QStringLiteral("PEM certificate (default: one made once per installation)."),
+            QStringLiteral("path")},
+        {QStringLiteral("key"), QStringLiteral("PEM private key for --cert."), QStringLiteral("path")},
+        {QStringLiteral("data-dir"), QStringLiteral("Folder for the generated certificate and credentials."),
+            QStringLiteral("path")},
+        {QStringLiteral("devices"), QStringLiteral("Number of simulated devices (default 5)."),
+            QStringLiteral("n")},
+        {QStringLiteral("device"), QStringLiteral("Add a registered device with this token (repeatable)."),
+            QStringLiteral("token")},
+        {QStringLiteral("upstream-rate"),
+            QStringLiteral("Spontaneous upstream messages per second (default 0)."), QStringLiteral("rate")},
+        {QStringLiteral("receipt-delay-ms"), QStringLiteral("Delay before a delivery receipt (default 200)."),
+            QStringLiteral("ms")},
+        {QStringLiteral("strict-window"),
+            QStringLiteral("Disconnect a client that has more than 100 un-answered messages.")},
+        {QStringLiteral("nack-share"),
+            QStringLiteral("Share (0..1) of downstream messages NACKed as a fault."),
+            QStringLiteral("share")},
+        {QStringLiteral("nack-code"),
+            QStringLiteral("SERVICE_UNAVAILABLE (default) or INTERNAL_SERVER_ERROR."),
+            QStringLiteral("code")},
+        {QStringLiteral("ack-delay-ms"), QStringLiteral("Delay every ACK/NACK by this much."),
+            QStringLiteral("ms")},
+        {QStringLiteral("drop-every"), QStringLiteral("Drop a connection at every Nth stanza it sends."),
+            QStringLiteral("n")},
+        {QStringLiteral("drain-every"), QStringLiteral("Drain a connection after every Nth stanza it sends."),
+            QStringLiteral("n")},
+        {QStringLiteral("drop-every-ms"), QStringLiteral("Drop all connections on this period."),
+            QStringLiteral("ms")},
+        {QStringLiteral("drain-every-ms"), QStringLiteral("Drain all connections on this period."),
+            QStringLiteral("ms")},
+        {QStringLiteral("duplicate-upstream-share"),
+            QStringLiteral("Share (0..1) of upstream messages delivered twice."), QStringLiteral("share")},
+        {QStringLiteral("admin-port"),
+            QStringLiteral("Port of the admin API on 127.0.0.1 (default: any free port)."),
+            QStringLiteral("port"), QStringLiteral("0")},
+        {QStringLiteral("no-admin"), QStringLiteral("Do not start the admin API.")},
+        {QStringLiteral("json"), QStringLiteral("Print the start-up information as one JSON object.")},
+    });
     parser.process(app);
-    return 0;
+
+    EmulatorConfig config = defaultEmulatorConfig();
+    QString error;
+    if (!parseHostPort(parser.value(QStringLiteral("listen")), &config.address, &config.port))
+        return fail(QStringLiteral("--listen wants HOST:PORT, e.g. 127.0.0.1:5236"));
+
+    const QString dataDir = parser.value(QStringLiteral("data-dir"));
+    // Credentials: given, or made once per installation. The key itself never
+    // appears on the command line or in the output: only its file.
+    QString apiKeyPath;
+    SenderCredentials sender;
+    if (parser.isSet(QStringLiteral("sender-id")) || parser.isSet(QStringLiteral("api-key-file"))) {
+        if (!parser.isSet(QStringLiteral("sender-id")) || !parser.isSet(QStringLiteral("api-key-file")))
+            return fail(QStringLiteral("--sender-id and --api-key-file go together"));
+        sender.senderId = parser.value(QStringLiteral("sender-id"));
+        apiKeyPath = parser.value(QStringLiteral("api-key-file"));
+        if (!readApiKeyFile(apiKeyPath, &sender.apiKey, &error))
+            return fail(error);
+    } else if (!loadOrCreateSenderCredentials(&sender, &apiKeyPath, &error, dataDir)) {
+        return fail(error);
+    }
+    config.senders = {sender};
+
+    CertificateFiles certFiles;
+    if (parser.isSet(QStringLiteral("cert")) || parser.isSet(QStringLiteral("key"))) {
+        if (!parser.isSet(QStringLiteral("cert")) || !parser.isSet(QStringLiteral("key")))
+            return fail(QStringLiteral("--cert and --key go together"));
+        if (!loadCertificateFiles(parser.value(QStringLiteral("cert")), parser.value(QStringLiteral("key")),
+                &certFiles, &error))
+            return fail(error);
+    } else if (!loadOrCreateEmulatorCertificate(&certFiles, &error, dataDir)) {
+        return fail(error);
+    }
+    config.certificate = certFiles.certificate;
+    config.privateKey = certFiles.privateKey;
+
+    int deviceCount = 5;
+    if (!parseInt(parser, QStringLiteral("devices"), 0, 100000, &deviceCount, &error))
+        return fail(error);
+    config.devices = defaultDevices(deviceCount);
+    for (const QString &token : parser.values(QStringLiteral("device"))) {
+        DeviceSpec spec;
+        spec.token = token.trimmed();
+        spec.name = spec.token;
+        if (spec.token.isEmpty())
+            return fail(QStringLiteral("--device wants a non-empty token"));
+        config.devices.append(spec);
+    }
+    if (!parseDouble(parser, QStringLiteral("upstream-rate"), 0, 10000, &config.upstreamRatePerSecond, &error)
+        || !parseInt(parser, QStringLiteral("receipt-delay-ms"), 0, 86400000, &config.receiptDelayMs, &error)
+        || !parseDouble(parser, QStringLiteral("nack-share"), 0, 1, &config.faults.nackShare, &error)
+        || !parseInt(parser, QStringLiteral("ack-delay-ms"), 0, 86400000, &config.faults.ackDelayMs, &error)
+        || !parseInt(
+            parser, QStringLiteral("drop-every"), 0, 1 << 30, &config.faults.dropEveryStanzas, &error)
+        || !parseInt(
+            parser, QStringLiteral("drain-every"), 0, 1 << 30, &config.faults.drainEveryStanzas, &error)
+        || !parseInt(parser, QStringLiteral("drop-every-ms"), 0, 86400000, &config.faults.dropEveryMs, &error)
+        || !parseInt(
+            parser, QStringLiteral("drain-every-ms"), 0, 86400000, &config.faults.drainEveryMs, &error)
+        || !parseDouble(parser, QStringLiteral("duplicate-upstream-share"), 0, 1,
+            &config.faults.duplicateUpstreamShare, &error))
+        return fail(error);
+    if (parser.isSet(QStringLiteral("nack-code"))) {
+        bool known = false;
+        config.faults.nackCode = NackCatalogue::fromName(parser.value(QStringLiteral("nack-code")), &known);
+        if (!known
+            || (config.faults.nackCode != NackCode::ServiceUnavailable
+                && config.faults.nackCode != NackCode::InternalServerError))
+            return fail(QStringLiteral("--nack-code must be SERVICE_UNAVAILABLE or INTERNAL_SERVER_ERROR"));
+    }
+    config.strictWindow = parser.isSet(QStringLiteral("strict-window"));
+    int adminPort = 0;
+    if (!parseInt(parser, QStringLiteral("admin-port"), 0, 65535, &adminPort, &error))
+        return fail(error);
+
+    EmulatorServer server;
+    if (!server.start(config, &error))
+        return fail(error);
+    std::unique_ptr<EmulatorAdminApi> admin;
+    if (!parser.isSet(QStringLiteral("no-admin"))) {
+        admin = std::make_unique<EmulatorAdminApi>(&server);
+        if (!admin->listen(QHostAddress::LocalHost, static_cast<quint16>(adminPort), &error))
+            return fail(error);
+    }
+
+    const QString fingerprint = certificateFingerprint(config.certificate);
+    QTextStream out(stdout);
+    if (parser.isSet(QStringLiteral("json"))) {
+        QJsonArray devices;
+        for (const DeviceStatus &dev : server.devices())
+            devices.append(toJson(dev));
+        QJsonObject info {{QStringLiteral("version"), QStringLiteral(CCS_VERSION_STRING)},
+            {QStringLiteral("host"), config.address.toString()}, {QStringLiteral("port"), server.port()},
+            {QStringLiteral("sender_id"), sender.senderId}, {QStringLiteral("api_key_file"), apiKeyPath},
+            {QStringLiteral("certificate"), certFiles.certificatePath},
+            {QStringLiteral("private_key"), certFiles.privateKeyPath},
+            {QStringLiteral("certificate_sha256"), fingerprint},
+            {QStringLiteral("certificate_names"), QJsonArray::fromStringList(emulatorCertificateNames())},
+            {QStringLiteral("strict_window"), config.strictWindow}, {QStringLiteral("devices"), devices}};
+        if (admin) {
+            info.insert(QStringLiteral("admin_url"), admin->baseUrl());
+            info.insert(QStringLiteral("admin_port"), admin->port());
+            info.insert(QStringLiteral("admin_token"), admin->token());
+        }
+        out << QJsonDocument(info).toJson(QJsonDocument::Compact) << Qt::endl;
+    } else {
+        out << "CCS emulator " << CCS_VERSION_STRING << " listening on " << config.address.toString() << ':'
+            << server.port() << " (direct TLS)\n"
+            << "  Sender ID:     " << sender.senderId << '\n'
+            << "  API key file:  " << apiKeyPath << "  (the key itself is not printed)\n"
+            << "  Certificate:   " << certFiles.certificatePath << (certFiles.created ? "  (new)" : "")
+            << '\n'
+            << "  SHA-256:       " << fingerprint << '\n';
+        if (admin)
+            out << "  Admin API:     " << admin->baseUrl() << "/api/v1  (Authorization: Bearer "
+                << admin->token() << ")\n";
+        out << "  Devices:\n";
+        for (const DeviceStatus &dev : server.devices())
+            out << "    " << dev.spec.token.leftJustified(30) << ' '
+                << deviceKindName(dev.spec.kind).leftJustified(13) << ' ' << dev.spec.name << '\n';
+        out.flush();
+    }
+
+    // SIGINT/SIGTERM: close every stream with </stream:stream>, then quit.
+    auto shutdown = [&server, &app] {
+        server.stop();
+        QTimer::singleShot(0, &app, [&server, &app] {
+            if (server.openConnections() == 0)
+                QCoreApplication::quit();
+        });
+        QObject::connect(&server, &EmulatorServer::clientDisconnected, &app, [&server] {
+            if (server.openConnections() == 0)
+                QCoreApplication::quit();
+        });
+        QTimer::singleShot(3000, &app, &QCoreApplication::quit);
+    };
+#ifdef Q_OS_UNIX
+    std::unique_ptr<QSocketNotifier> notifier;
+    if (::socketpair(AF_UNIX, SOCK_STREAM, 0, s_signalFds) == 0) {
+        notifier = std::make_unique<QSocketNotifier>(s_signalFds[1], QSocketNotifier::Read);
+        QObject::connect(notifier.get(), &QSocketNotifier::activated, &app, [&notifier, shutdown] {
+            char c = 0;
+            [[maybe_unused]] const auto n = ::read(s_signalFds[1], &c, 1);
+            notifier->setEnabled(false);
+            shutdown();
+        });
+        struct sigaction action = {};
+        action.sa_handler = onSignal;
+        sigemptyset(&action.sa_mask);
+        action.sa_flags = SA_RESTART;
+        sigaction(SIGINT, &action, nullptr);
+        sigaction(SIGTERM, &action, nullptr);
+    }
+#else
+    std::signal(
+        SIGINT, [](int) { QMetaObject::invokeMethod(qApp, &QCoreApplication::quit, Qt::QueuedConnection); });
+    std::signal(
+        SIGTERM, [](int) { QMetaObject::invokeMethod(qApp, &QCoreApplication::quit, Qt::QueuedConnection); });
+#endif
+    return app.exec();
 }

@@ -27,16 +27,26 @@ public:
 
     // Devices
     QList<DeviceStatus> devices() const;
-    bool addDevice(const DeviceSpec &device);
+    bool addDevice(const DeviceSpec &device); // false for an empty or already known token
+    bool removeDevice(const QString &token);
     // Queues an upstream message from a device; delivered to an authenticated
     // connection of the sender as soon as the flow control allows. Returns its id.
     QString sendUpstream(const QString &token, const QJsonObject &data, const QString &senderId = {});
     void setDeviceOnline(const QString &token, bool online); // an idle device waking delivers held messages
 
     // Faults on demand
-    void drainConnections();     // CONNECTION_DRAINING on every connection, close each once it has no pending
-    void dropConnections();      // abrupt close of every TCP connection
+    void drainConnections(); // CONNECTION_DRAINING on every connection, close each once it has no pending
+    void dropConnections(); // abrupt close of every TCP connection
     void setFaults(const FaultSchedule &faults);
+    FaultSchedule faults() const;
+    void drainConnection(int connectionId);
+    void dropConnection(int connectionId);
+    QList<ConnectionInfo> connections() const;
+
+    // Settings that may change while running.
+    void setStrictWindow(bool strict);
+    void setReceiptDelayMs(int ms);
+    void setUpstreamRatePerSecond(double rate);
     void redeliverNextUpstream(); // the next upstream message is delivered twice
 
     // The record
@@ -44,7 +54,7 @@ public:
     QList<UpstreamRecord> upstreamRecord() const;
     EmulatorCounters counters() const;
     int openConnections() const;
-    void clearRecord();
+    void clearRecord(); // the record and the counters
 
 Q_SIGNALS:
     void clientConnected(int connectionId);

@@ -16,15 +16,15 @@ struct SenderCredentials {
 };
 
 enum class DeviceKind {
-    Registered,    // receives at once
-    Unregistered,  // DEVICE_UNREGISTERED
-    Idle,          // holds delay_while_idle messages until woken
-    RateLimited,   // DEVICE_MESSAGE_RATE_EXCEEDED past its rate
+    Registered, // receives at once
+    Unregistered, // DEVICE_UNREGISTERED
+    Idle, // holds delay_while_idle messages until woken
+    RateLimited, // DEVICE_MESSAGE_RATE_EXCEEDED past its rate
 };
 
 struct DeviceSpec {
-    QString token;           // registration token
-    QString name;            // "Pixel 7"
+    QString token; // registration token
+    QString name; // "Pixel 7"
     QString category = QStringLiteral("com.example.ccsadmin"); // its app's package
     DeviceKind kind = DeviceKind::Registered;
     int maxMessagesPerMinute = 60; // for RateLimited
@@ -33,18 +33,20 @@ struct DeviceSpec {
 struct DeviceStatus {
     DeviceSpec spec;
     bool online = true;
-    int received = 0;       // downstream messages delivered to it
+    int received = 0; // downstream messages delivered to it
     int upstreamSent = 0;
 };
 
 // Faults, on demand (EmulatorServer methods) or on a schedule (these fields).
 struct FaultSchedule {
-    double nackShare = 0.0;               // 0..1 of downstream messages NACKed ...
+    double nackShare = 0.0; // 0..1 of downstream messages NACKed ...
     NackCode nackCode = NackCode::ServiceUnavailable; // ... with this (or InternalServerError)
-    int ackDelayMs = 0;                   // delay every ACK/NACK by this much
-    int dropEveryStanzas = 0;             // drop the connection after every N stanzas received (0: never)
-    int drainEveryStanzas = 0;            // send CONNECTION_DRAINING after every N stanzas (0: never)
-    double duplicateUpstreamShare = 0.0;  // 0..1 of upstream messages delivered twice
+    int ackDelayMs = 0; // delay every ACK/NACK by this much
+    int dropEveryStanzas = 0; // drop the connection after every N stanzas received (0: never)
+    int drainEveryStanzas = 0; // send CONNECTION_DRAINING after every N stanzas (0: never)
+    double duplicateUpstreamShare = 0.0; // 0..1 of upstream messages delivered twice
+    int dropEveryMs = 0; // drop every connection on this period (0: never)
+    int drainEveryMs = 0; // drain every connection on this period (0: never)
 };
 
 struct EmulatorConfig {
@@ -54,11 +56,26 @@ struct EmulatorConfig {
     QSslCertificate certificate;
     QSslKey privateKey;
     QList<DeviceSpec> devices;
-    bool strictWindow = false;     // disconnect a client that exceeds 100 pending
-    int receiptDelayMs = 200;      // device -> receipt
+    bool strictWindow = false; // disconnect a client that exceeds 100 pending
+    int receiptDelayMs = 200; // device -> receipt
     double upstreamRatePerSecond = 0; // spontaneous upstream traffic, spread over devices
-    qint64 maxStanzaBytes = 1 << 20;  // larger: stream error policy-violation
+    qint64 maxStanzaBytes = 1 << 20; // larger: stream error policy-violation
     FaultSchedule faults;
+    int maxStanzaDepth = 32; // deeper XML nesting: stream error policy-violation
+    int drainGraceMs = 10000; // a draining connection is closed after this even with work pending
+    int deviceUpstreamQueueLimit = 20; // un-delivered upstream messages a device holds (0: no limit)
+    qint64 upstreamTimeToLiveSeconds = 86400; // upstream messages without time_to_live
+    int maxConnections = 1000; // more at once: stream error policy-violation (CCS allowed 1000 per sender)
+    int authTimeoutMs = 30000; // a connection not bound by then: stream error connection-timeout
+};
+
+struct ConnectionInfo {
+    int id = 0;
+    QString senderId; // empty until SASL succeeded
+    bool bound = false; // resource bound: CCS traffic flows
+    bool draining = false;
+    int pendingDownstream = 0; // received, not answered yet
+    int unackedUpstream = 0; // upstream messages and receipts delivered, not ACKed yet
 };
 
 // What the emulator saw: the witness for tests.
@@ -66,14 +83,15 @@ struct DownstreamRecord {
     QString messageId;
     QString to;
     int timesReceived = 0;
-    QList<int> connectionIds;  // one per reception, in order
-    QString verdict;           // "ack", "nack:CODE", "stanza-error"
+    QList<int> connectionIds; // one per reception, in order
+    QString verdict; // the latest: "ack", "nack:CODE", "stanza-error", "dropped" (connection
+                     // dropped by a fault before the answer), "" (not answered yet)
     bool receiptSent = false;
     bool receiptAcked = false;
 };
 
 struct UpstreamRecord {
-    QString messageId;         // also "dr2:..." for receipts
+    QString messageId; // also "dr2:..." for receipts
     QString from;
     bool isReceipt = false;
     int timesDelivered = 0;
@@ -86,19 +104,24 @@ struct UpstreamRecord {
 struct EmulatorCounters {
     int connectionsAccepted = 0;
     int authFailures = 0;
-    int downstreamReceived = 0;
+    int downstreamReceived = 0; // downstream <message> stanzas (ACKs of upstream not counted)
     int acksSent = 0;
     int nacksSent = 0;
     int stanzaErrorsSent = 0;
-    int upstreamSent = 0;
-    int upstreamAcked = 0;
-    int receiptsSent = 0;
+    int upstreamSent = 0; // upstream stanzas written, redeliveries included (receipts not)
+    int upstreamAcked = 0; // upstream messages and receipts ACKed by a client
+    int receiptsSent = 0; // receipt stanzas written, redeliveries included
     int badAcks = 0;
-    int windowViolations = 0;     // a client went past 100 pending
-    int maxPendingSeen = 0;       // the largest un-answered count on any connection
+    int windowViolations = 0; // a client went past 100 pending
+    int maxPendingSeen = 0; // the largest un-answered count on any connection
     int drainsSent = 0;
     int connectionsDropped = 0;
-    int duplicateDownstream = 0;  // a message_id received again on the same connection
+    int duplicateDownstream = 0; // a message_id received again on the same connection
+    int messagesExpired = 0; // held downstream or queued upstream messages whose time_to_live ran out
+    int streamErrors = 0; // streams the emulator ended with a stream error
 };
+
+QString deviceKindName(DeviceKind kind); // "registered", "unregistered", "idle", "rate-limited"
+bool deviceKindFromName(QStringView name, DeviceKind *kind);
 
 } // namespace ccs::emulator

@@ -1,0 +1,434 @@
+#include "EmulatorAdminApi.h"
+
+#include "EmulatorServer.h"
+#include "EmulatorStream.h"
+#include "protocol/JsonCodec.h"
+
+#include <QHttpServer>
+#include <QHttpServerRequest>
+#include <QHttpServerResponse>
+#include <QPointer>
+#include <QRandomGenerator>
+
+namespace ccs::emulator {
+
+namespace {
+using Method = QHttpServerRequest::Method;
+using Status = QHttpServerResponse::StatusCode;
+
+QHttpServerResponse errorResponse(Status status, const QString &message)
+{
+    return QHttpServerResponse(QJsonObject {{QStringLiteral("error"), message}}, status);
+}
+
+bool constantTimeEquals(const QByteArray &a, const QByteArray &b)
+{
+    if (a.size() != b.size())
+        return false;
+    unsigned char diff = 0;
+    for (qsizetype i = 0; i < a.size(); ++i)
+        diff |= static_cast<unsigned char>(a.at(i) ^ b.at(i));
+    return diff == 0;
+}
+
+bool readNumber(const QJsonObject &o, const char *key, double min, double max, double *out, QString *error)
+{
+    const QJsonValue v = o.value(QLatin1String(key));
+    if (v.isUndefined())
+        return true;
+    if (!v.isDouble() || v.toDouble() < min || v.toDouble() > max) {
+        *error = QStringLiteral("\"%1\" must be a number from %2 to %3")
+                     .arg(QLatin1String(key))
+                     .arg(min)
+                     .arg(max);
+        return false;
+    }
+    *out = v.toDouble();
+    return true;
+}
+} // namespace
+
+QJsonObject toJson(const DeviceStatus &device)
+{
+    return {{QStringLiteral("token"), device.spec.token}, {QStringLiteral("name"), device.spec.name},
+        {QStringLiteral("category"), device.spec.category},
+        {QStringLiteral("kind"), deviceKindName(device.spec.kind)},
+        {QStringLiteral("max_messages_per_minute"), device.spec.maxMessagesPerMinute},
+        {QStringLiteral("online"), device.online}, {QStringLiteral("received"), device.received},
+        {QStringLiteral("upstream_sent"), device.upstreamSent}};
+}
+
+QJsonObject toJson(const FaultSchedule &f)
+{
+    return {{QStringLiteral("nack_share"), f.nackShare},
+        {QStringLiteral("nack_code"), NackCatalogue::name(f.nackCode)},
+        {QStringLiteral("ack_delay_ms"), f.ackDelayMs},
+        {QStringLiteral("drop_every_stanzas"), f.dropEveryStanzas},
+        {QStringLiteral("drain_every_stanzas"), f.drainEveryStanzas},
+        {QStringLiteral("drop_every_ms"), f.dropEveryMs}, {QStringLiteral("drain_every_ms"), f.drainEveryMs},
+        {QStringLiteral("duplicate_upstream_share"), f.duplicateUpstreamShare}};
+}
+
+QJsonObject toJson(const EmulatorCounters &c)
+{
+    return {{QStringLiteral("connections_accepted"), c.connectionsAccepted},
+        {QStringLiteral("auth_failures"), c.authFailures},
+        {QStringLiteral("downstream_received"), c.downstreamReceived},
+        {QStringLiteral("acks_sent"), c.acksSent}, {QStringLiteral("nacks_sent"), c.nacksSent},
+        {QStringLiteral("stanza_errors_sent"), c.stanzaErrorsSent},
+        {QStringLiteral("upstream_sent"), c.upstreamSent},
+        {QStringLiteral("upstream_acked"), c.upstreamAcked},
+        {QStringLiteral("receipts_sent"), c.receiptsSent}, {QStringLiteral("bad_acks"), c.badAcks},
+        {QStringLiteral("window_violations"), c.windowViolations},
+        {QStringLiteral("max_pending_seen"), c.maxPendingSeen}, {QStringLiteral("drains_sent"), c.drainsSent},
+        {QStringLiteral("connections_dropped"), c.connectionsDropped},
+        {QStringLiteral("duplicate_downstream"), c.duplicateDownstream},
+        {QStringLiteral("messages_expired"), c.messagesExpired},
+        {QStringLiteral("stream_errors"), c.streamErrors}};
+}
+
+static QJsonArray intArray(const QList<int> &list)
+{
+    QJsonArray a;
+    for (int i : list)
+        a.append(i);
+    return a;
+}
+
+QJsonObject toJson(const DownstreamRecord &r)
+{
+    return {{QStringLiteral("message_id"), r.messageId}, {QStringLiteral("to"), r.to},
+        {QStringLiteral("times_received"), r.timesReceived},
+        {QStringLiteral("connections"), intArray(r.connectionIds)}, {QStringLiteral("verdict"), r.verdict},
+        {QStringLiteral("receipt_sent"), r.receiptSent}, {QStringLiteral("receipt_acked"), r.receiptAcked}};
+}
+
+QJsonObject toJson(const UpstreamRecord &r)
+{
+    return {{QStringLiteral("message_id"), r.messageId}, {QStringLiteral("from"), r.from},
+        {QStringLiteral("is_receipt"), r.isReceipt}, {QStringLiteral("times_delivered"), r.timesDelivered},
+        {QStringLiteral("delivered_on"), intArray(r.deliveredOnConnections)},
+        {QStringLiteral("acked"), r.acked}, {QStringLiteral("acked_on"), r.ackedOnConnection},
+        {QStringLiteral("ack_count"), r.ackCount}};
+}
+
+QJsonObject toJson(const ConnectionInfo &c)
+{
+    return {{QStringLiteral("id"), c.id}, {QStringLiteral("sender_id"), c.senderId},
+        {QStringLiteral("bound"), c.bound}, {QStringLiteral("draining"), c.draining},
+        {QStringLiteral("pending_downstream"), c.pendingDownstream},
+        {QStringLiteral("unacked_upstream"), c.unackedUpstream}};
+}
+
+bool deviceFromJson(const QJsonObject &o, DeviceSpec *device, QString *error)
+{
+    DeviceSpec spec;
+    const QJsonValue token = o.value(QLatin1String("token"));
+    if (!token.isString() || token.toString().trimmed().isEmpty() || token.toString().size() > 4096) {
+        *error = QStringLiteral("\"token\" must be a non-empty string");
+        return false;
+    }
+    spec.token = token.toString().trimmed();
+    spec.name = o.value(QLatin1String("name")).toString(spec.token);
+    spec.category = o.value(QLatin1String("category")).toString(spec.category);
+    const QJsonValue kind = o.value(QLatin1String("kind"));
+    if (!kind.isUndefined() && (!kind.isString() || !deviceKindFromName(kind.toString(), &spec.kind))) {
+        *error = QStringLiteral("\"kind\" must be one of registered, unregistered, idle, rate-limited");
+        return false;
+    }
+    double rate = spec.maxMessagesPerMinute;
+    if (!readNumber(o, "max_messages_per_minute", 0, 1e6, &rate, error))
+        return false;
+    spec.maxMessagesPerMinute = static_cast<int>(rate);
+    *device = spec;
+    return true;
+}
+
+bool applyFaultsJson(const QJsonObject &o, FaultSchedule *faults, QString *error)
+{
+    FaultSchedule f = *faults;
+    double v = f.nackShare;
+    if (!readNumber(o, "nack_share", 0, 1, &v, error))
+        return false;
+    f.nackShare = v;
+    v = f.duplicateUpstreamShare;
+    if (!readNumber(o, "duplicate_upstream_share", 0, 1, &v, error))
+        return false;
+    f.duplicateUpstreamShare = v;
+    const struct {
+        const char *key;
+        int *field;
+    } ints[] = {{"ack_delay_ms", &f.ackDelayMs}, {"drop_every_stanzas", &f.dropEveryStanzas},
+        {"drain_every_stanzas", &f.drainEveryStanzas}, {"drop_every_ms", &f.dropEveryMs},
+        {"drain_every_ms", &f.drainEveryMs}};
+    for (const auto &field : ints) {
+        v = *field.field;
+        if (!readNumber(o, field.key, 0, 86400000, &v, error))
+            return false;
+        *field.field = static_cast<int>(v);
+    }
+    const QJsonValue code = o.value(QLatin1String("nack_code"));
+    if (!code.isUndefined()) {
+        bool known = false;
+        const NackCode c = NackCatalogue::fromName(code.toString(), &known);
+        if (!known || (c != NackCode::ServiceUnavailable && c != NackCode::InternalServerError)) {
+            *error = QStringLiteral("\"nack_code\" must be SERVICE_UNAVAILABLE or INTERNAL_SERVER_ERROR");
+            return false;
+        }
+        f.nackCode = c;
+    }
+    *faults = f;
+    return true;
+}
+
+class EmulatorAdminApi::Private
+{
+public:
+    QPointer<EmulatorServer> server;
+    QHttpServer http;
+    QString token;
+    quint16 port = 0;
+    QHostAddress address = QHostAddress::LocalHost;
+
+    bool authorized(const QHttpServerRequest &request) const
+    {
+        const QByteArray expected = "Bearer " + token.toLatin1();
+        return constantTimeEquals(request.value("Authorization"), expected);
+    }
+    QHttpServerResponse handle(const QStringList &path, const QHttpServerRequest &request);
+    QHttpServerResponse dispatch(const QStringList &path, const QHttpServerRequest &request)
+    {
+        if (!authorized(request)) {
+            QHttpServerResponse r
+                = errorResponse(Status::Unauthorized, QStringLiteral("missing or wrong bearer token"));
+            r.setHeader("WWW-Authenticate", "Bearer");
+            return r;
+        }
+        if (!server)
+            return errorResponse(Status::ServiceUnavailable, QStringLiteral("the emulator is gone"));
+        return handle(path, request);
+    }
+};
+
+QHttpServerResponse EmulatorAdminApi::Private::handle(
+    const QStringList &path, const QHttpServerRequest &request)
+{
+    const Method method = request.method();
+    QJsonObject body;
+    if (!request.body().trimmed().isEmpty()) {
+        ParseError parseError;
+        if (!json::parseObject(request.body(), &body, &parseError))
+            return errorResponse(Status::BadRequest,
+                QStringLiteral("the body is not a JSON object: %1").arg(parseError.message));
+    }
+    const QString first = path.value(0);
+    const auto notAllowed
+        = [] { return errorResponse(Status::MethodNotAllowed, QStringLiteral("method not allowed")); };
+
+    if (first == QLatin1String("status") && path.size() == 1) {
+        if (method != Method::Get)
+            return notAllowed();
+        QJsonArray senders;
+        for (const SenderCredentials &s : server->config().senders)
+            senders.append(s.senderId); // never the API key
+        QJsonArray connections;
+        for (const ConnectionInfo &c : server->connections())
+            connections.append(toJson(c));
+        return QHttpServerResponse(QJsonObject {{QStringLiteral("listening"), server->isListening()},
+            {QStringLiteral("port"), server->port()}, {QStringLiteral("senders"), senders},
+            {QStringLiteral("connections"), connections},
+            {QStringLiteral("counters"), toJson(server->counters())},
+            {QStringLiteral("faults"), toJson(server->faults())}});
+    }
+    if (first == QLatin1String("devices")) {
+        if (path.size() == 1) {
+            if (method == Method::Get) {
+                QJsonArray devices;
+                for (const DeviceStatus &dev : server->devices())
+                    devices.append(toJson(dev));
+                return QHttpServerResponse(devices);
+            }
+            if (method == Method::Post) {
+                DeviceSpec spec;
+                QString error;
+                if (!deviceFromJson(body, &spec, &error))
+                    return errorResponse(Status::BadRequest, error);
+                if (!server->addDevice(spec))
+                    return errorResponse(Status::Conflict, QStringLiteral("a device with this token exists"));
+                for (const DeviceStatus &dev : server->devices()) {
+                    if (dev.spec.token == spec.token)
+                        return QHttpServerResponse(toJson(dev), Status::Created);
+                }
+            }
+            return notAllowed();
+        }
+        const QString token = path.at(1);
+        bool known = false;
+        for (const DeviceStatus &dev : server->devices())
+            known = known || dev.spec.token == token;
+        if (!known)
+            return errorResponse(Status::NotFound, QStringLiteral("no device with this token"));
+        if (path.size() == 2) {
+            if (method == Method::Delete) {
+                server->removeDevice(token);
+                return QHttpServerResponse(QJsonObject {{QStringLiteral("removed"), token}});
+            }
+            return notAllowed();
+        }
+        if (path.size() == 3 && path.at(2) == QLatin1String("upstream")) {
+            if (method != Method::Post)
+                return notAllowed();
+            const QJsonValue data = body.value(QLatin1String("data"));
+            if (!data.isUndefined() && !data.isObject())
+                return errorResponse(Status::BadRequest, QStringLiteral("\"data\" must be an object"));
+            const QString sender = body.value(QLatin1String("sender_id")).toString();
+            const QString id = server->sendUpstream(token, data.toObject(), sender);
+            if (id.isEmpty())
+                return errorResponse(Status::TooManyRequests,
+                    QStringLiteral("the device's upstream queue is full (or no such sender)"));
+            return QHttpServerResponse(QJsonObject {{QStringLiteral("message_id"), id}}, Status::Created);
+        }
+        if (path.size() == 3 && path.at(2) == QLatin1String("online")) {
+            if (method != Method::Post)
+                return notAllowed();
+            if (!body.value(QLatin1String("online")).isBool())
+                return errorResponse(Status::BadRequest, QStringLiteral("\"online\" must be true or false"));
+            server->setDeviceOnline(token, body.value(QLatin1String("online")).toBool());
+            return QHttpServerResponse(
+                QJsonObject {{QStringLiteral("online"), body.value(QLatin1String("online"))}});
+        }
+    }
+    if (first == QLatin1String("connections")) {
+        if (path.size() == 1) {
+            if (method != Method::Get)
+                return notAllowed();
+            QJsonArray connections;
+            for (const ConnectionInfo &c : server->connections())
+                connections.append(toJson(c));
+            return QHttpServerResponse(connections);
+        }
+        if (path.size() == 2
+            && (path.at(1) == QLatin1String("drain") || path.at(1) == QLatin1String("drop"))) {
+            if (method != Method::Post)
+                return notAllowed();
+            const bool drain = path.at(1) == QLatin1String("drain");
+            const QJsonValue id = body.value(QLatin1String("id"));
+            const int before = server->openConnections();
+            if (id.isDouble()) {
+                drain ? server->drainConnection(id.toInt()) : server->dropConnection(id.toInt());
+            } else if (id.isUndefined()) {
+                drain ? server->drainConnections() : server->dropConnections();
+            } else {
+                return errorResponse(Status::BadRequest, QStringLiteral("\"id\" must be a connection id"));
+            }
+            return QHttpServerResponse(QJsonObject {{QStringLiteral("connections_before"), before}});
+        }
+    }
+    if (first == QLatin1String("faults")) {
+        if (path.size() == 1) {
+            if (method == Method::Get)
+                return QHttpServerResponse(toJson(server->faults()));
+            if (method == Method::Put || method == Method::Post || method == Method::Patch) {
+                FaultSchedule f = server->faults();
+                QString error;
+                if (!applyFaultsJson(body, &f, &error))
+                    return errorResponse(Status::BadRequest, error);
+                server->setFaults(f);
+                return QHttpServerResponse(toJson(server->faults()));
+            }
+            return notAllowed();
+        }
+        if (path.size() == 2 && path.at(1) == QLatin1String("redeliver-next")) {
+            if (method != Method::Post)
+                return notAllowed();
+            server->redeliverNextUpstream();
+            return QHttpServerResponse(QJsonObject {{QStringLiteral("redeliver_next"), true}});
+        }
+    }
+    if (first == QLatin1String("record") && path.size() == 1) {
+        if (method == Method::Delete) {
+            server->clearRecord();
+            return QHttpServerResponse(QJsonObject {{QStringLiteral("cleared"), true}});
+        }
+        if (method != Method::Get)
+            return notAllowed();
+        QJsonArray down;
+        for (const DownstreamRecord &r : server->downstreamRecord())
+            down.append(toJson(r));
+        QJsonArray up;
+        for (const UpstreamRecord &r : server->upstreamRecord())
+            up.append(toJson(r));
+        return QHttpServerResponse(QJsonObject {{QStringLiteral("downstream"), down},
+            {QStringLiteral("upstream"), up}, {QStringLiteral("counters"), toJson(server->counters())}});
+    }
+    if (first == QLatin1String("counters") && path.size() == 1) {
+        if (method != Method::Get)
+            return notAllowed();
+        return QHttpServerResponse(toJson(server->counters()));
+    }
+    return errorResponse(Status::NotFound, QStringLiteral("no such endpoint"));
+}
+
+EmulatorAdminApi::EmulatorAdminApi(EmulatorServer *server, QObject *parent)
+    : QObject(parent)
+    , d(std::make_unique<Private>())
+{
+    d->server = server;
+    QByteArray raw(32, Qt::Uninitialized);
+    for (char &c : raw)
+        c = static_cast<char>(QRandomGenerator::system()->bounded(256));
+    d->token
+        = QString::fromLatin1(raw.toBase64(QByteArray::Base64UrlEncoding | QByteArray::OmitTrailingEquals));
+
+    d->http.route(QStringLiteral("/api/v1/<arg>"),
+        [this](const QString &a, const QHttpServerRequest &request) { return d->dispatch({a}, request); });
+    d->http.route(QStringLiteral("/api/v1/<arg>/<arg>"),
+        [this](const QString &a, const QString &b, const QHttpServerRequest &request) {
+            return d->dispatch({a, b}, request);
+        });
+    d->http.route(QStringLiteral("/api/v1/<arg>/<arg>/<arg>"),
+        [this](const QString &a, const QString &b, const QString &c, const QHttpServerRequest &request) {
+            return d->dispatch({a, b, c}, request);
+        });
+}
+
+EmulatorAdminApi::~EmulatorAdminApi() = default;
+
+bool EmulatorAdminApi::listen(const QHostAddress &address, quint16 port, QString *error)
+{
+    if (!address.isLoopback()) {
+        if (error)
+            *error = tr("The admin API listens on loopback only, not on %1.").arg(address.toString());
+        return false;
+    }
+    const quint16 actual = d->http.listen(address, port);
+    if (actual == 0) {
+        if (error)
+            *error = tr("The admin API cannot listen on %1:%2.").arg(address.toString()).arg(port);
+        return false;
+    }
+    d->port = actual;
+    d->address = address;
+    qCInfo(lcCcsServer) << "admin API on" << address.toString() << actual;
+    return true;
+}
+
+quint16 EmulatorAdminApi::port() const
+{
+    return d->port;
+}
+
+QString EmulatorAdminApi::token() const
+{
+    return d->token;
+}
+
+QString EmulatorAdminApi::baseUrl() const
+{
+    const bool v6 = d->address.protocol() == QAbstractSocket::IPv6Protocol;
+    return QStringLiteral("http://%1:%2")
+        .arg(v6 ? QLatin1Char('[') + d->address.toString() + QLatin1Char(']') : d->address.toString())
+        .arg(d->port);
+}
+
+} // namespace ccs::emulator

@@ -1,0 +1,62 @@
+#pragma once
+
+#include "EmulatorTypes.h"
+
+#include <QHostAddress>
+#include <QJsonArray>
+#include <QJsonObject>
+#include <QObject>
+
+#include <memory>
+
+namespace ccs::emulator {
+
+class EmulatorServer;
+
+// The emulator's admin API: JSON over HTTP (Qt HttpServer), on loopback only,
+// every request guarded by a random bearer token. See README "Admin API".
+//   GET    /api/v1/status                      listening port, senders, connections, counters
+//   GET    /api/v1/devices                     the simulated devices
+//   POST   /api/v1/devices                     {"token","name","kind","category","max_messages_per_minute"}
+//   DELETE /api/v1/devices/TOKEN
+//   POST   /api/v1/devices/TOKEN/upstream      {"data":{...}} -> {"message_id"}
+//   POST   /api/v1/devices/TOKEN/online        {"online":true|false}
+//   GET    /api/v1/connections
+//   POST   /api/v1/connections/drain           {"id":N} or {} for all
+//   POST   /api/v1/connections/drop            {"id":N} or {} for all
+//   GET    /api/v1/faults, PUT /api/v1/faults  FaultSchedule fields, partial updates
+//   POST   /api/v1/faults/redeliver-next
+//   GET    /api/v1/record, DELETE /api/v1/record
+//   GET    /api/v1/counters
+class EmulatorAdminApi : public QObject
+{
+    Q_OBJECT
+public:
+    explicit EmulatorAdminApi(EmulatorServer *server, QObject *parent = nullptr);
+    ~EmulatorAdminApi() override;
+
+    // Refuses any address that is not loopback. port 0: any free port.
+    bool listen(
+        const QHostAddress &address = QHostAddress::LocalHost, quint16 port = 0, QString *error = nullptr);
+    quint16 port() const;
+    QString token() const; // 43 random URL-safe characters, new for each instance
+    QString baseUrl() const; // http://127.0.0.1:PORT
+
+private:
+    class Private;
+    std::unique_ptr<Private> d;
+};
+
+// JSON forms shared by the admin API and ccs-emulator --json.
+QJsonObject toJson(const DeviceStatus &device);
+QJsonObject toJson(const FaultSchedule &faults);
+QJsonObject toJson(const EmulatorCounters &counters);
+QJsonObject toJson(const DownstreamRecord &record);
+QJsonObject toJson(const UpstreamRecord &record);
+QJsonObject toJson(const ConnectionInfo &connection);
+// Reads a device; *error names the bad field.
+bool deviceFromJson(const QJsonObject &object, DeviceSpec *device, QString *error);
+// Applies the fields present in `object` to *faults; *error names a bad field.
+bool applyFaultsJson(const QJsonObject &object, FaultSchedule *faults, QString *error);
+
+} // namespace ccs::emulator

@@ -1,0 +1,470 @@
+#include "EmulatorStream.h"
+
+#include "protocol/Messages.h"
+#include "protocol/Stanza.h"
+
+#include <QRandomGenerator>
+
+Q_LOGGING_CATEGORY(lcCcsServer, "ccs.server")
+
+namespace ccs::emulator {
+
+namespace {
+constexpr auto kStreamsNs = "http://etherx.jabber.org/streams";
+constexpr auto kSaslNs = "urn:ietf:params:xml:ns:xmpp-sasl";
+constexpr auto kBindNs = "urn:ietf:params:xml:ns:xmpp-bind";
+constexpr auto kSessionNs = "urn:ietf:params:xml:ns:xmpp-session";
+constexpr auto kPingNs = "urn:xmpp:ping";
+constexpr int kMaxAuthAttempts = 3;
+constexpr int kCloseGraceMs = 2000;
+
+QByteArray esc(QStringView text)
+{
+    return stanza::escapeXml(text).toUtf8();
+}
+
+// UTF-16 units the reader will count for these UTF-8 bytes, so that fed data
+// and QXmlStreamReader::characterOffset() are comparable.
+qint64 utf16Units(const QByteArray &utf8)
+{
+    qint64 units = 0;
+    for (const char c : utf8) {
+        const auto b = static_cast<unsigned char>(c);
+        if ((b & 0xC0) != 0x80)
+            ++units;
+        if ((b & 0xF8) == 0xF0)
+            ++units; // a surrogate pair
+    }
+    return units;
+}
+
+QString randomToken(int bytes)
+{
+    QByteArray raw(bytes, Qt::Uninitialized);
+    QRandomGenerator::system()->fillRange(reinterpret_cast<quint32 *>(raw.data()), bytes / 4);
+    return QString::fromLatin1(raw.toHex());
+}
+} // namespace
+
+const XmlElement *XmlElement::child(QStringView childName, QStringView childNs) const
+{
+    for (const XmlElement &c : children) {
+        if (c.name == childName && (childNs.isEmpty() || c.ns == childNs))
+            return &c;
+    }
+    return nullptr;
+}
+
+EmulatorStream::EmulatorStream(
+    int id, QSslSocket *socket, StreamLimits limits, Authenticator authenticator, QObject *parent)
+    : QObject(parent)
+    , m_id(id)
+    , m_socket(socket)
+    , m_limits(limits)
+    , m_authenticator(std::move(authenticator))
+{
+    socket->setParent(this);
+    m_streamId = randomToken(8);
+    m_closeTimer.setSingleShot(true);
+    connect(&m_closeTimer, &QTimer::timeout, this, [this] {
+        if (m_socket)
+            m_socket->abort();
+    });
+    m_authTimer.setSingleShot(true);
+    connect(&m_authTimer, &QTimer::timeout, this, [this] {
+        sendStreamErrorAndClose(
+            QStringLiteral("connection-timeout"), QStringLiteral("not authenticated in time"));
+    });
+    if (m_limits.authTimeoutMs > 0)
+        m_authTimer.start(m_limits.authTimeoutMs);
+    restartReader();
+    connect(socket, &QSslSocket::readyRead, this, &EmulatorStream::onReadyRead);
+    connect(socket, &QSslSocket::disconnected, this, &EmulatorStream::finishClose);
+    connect(socket, &QSslSocket::errorOccurred, this, [this](QAbstractSocket::SocketError error) {
+        qCDebug(lcCcsServer) << "connection" << m_id << "socket error" << error;
+        if (m_socket && m_socket->state() == QAbstractSocket::UnconnectedState)
+            finishClose();
+    });
+    // Data may have arrived with the TLS handshake, before these connections.
+    if (socket->bytesAvailable() > 0)
+        QMetaObject::invokeMethod(this, &EmulatorStream::onReadyRead, Qt::QueuedConnection);
+}
+
+EmulatorStream::~EmulatorStream() = default;
+
+void EmulatorStream::restartReader()
+{
+    ++m_readerGeneration;
+    m_reader = std::make_unique<QXmlStreamReader>();
+    m_reader->setNamespaceProcessing(true);
+    m_stack.clear();
+    m_bytesFed = 0;
+    m_stanzaStartOffset = 0;
+}
+
+void EmulatorStream::onReadyRead()
+{
+    if (!m_socket)
+        return;
+    const QByteArray data = m_socket->readAll();
+    if (data.isEmpty() || !isOpen())
+        return;
+    m_bytesFed += utf16Units(data);
+    m_reader->addData(data);
+    processTokens();
+    if (!isOpen())
+        return;
+    // Bounds memory for a stanza that never ends (or a start tag that never closes).
+    if (m_bytesFed - m_stanzaStartOffset > m_limits.maxStanzaBytes)
+        sendStreamErrorAndClose(QStringLiteral("policy-violation"),
+            QStringLiteral("stanza larger than %1 bytes").arg(m_limits.maxStanzaBytes));
+}
+
+void EmulatorStream::processTokens()
+{
+    const quint64 generation = m_readerGeneration;
+    QXmlStreamReader *reader = m_reader.get();
+    // A stream restart replaces the reader: stop reading from the old one.
+    while (isOpen() && generation == m_readerGeneration && !reader->atEnd()) {
+        const QXmlStreamReader::TokenType token = reader->readNext();
+        switch (token) {
+        case QXmlStreamReader::NoToken:
+        case QXmlStreamReader::StartDocument:
+        case QXmlStreamReader::Comment:
+        case QXmlStreamReader::ProcessingInstruction:
+            break;
+        case QXmlStreamReader::DTD:
+        case QXmlStreamReader::EntityReference:
+            sendStreamErrorAndClose(QStringLiteral("restricted-xml"),
+                QStringLiteral("DTDs and entity references are not allowed"));
+            return;
+        case QXmlStreamReader::Invalid:
+            if (reader->error() == QXmlStreamReader::PrematureEndOfDocumentError)
+                return; // wait for more data
+            sendStreamErrorAndClose(QStringLiteral("not-well-formed"), reader->errorString());
+            return;
+        case QXmlStreamReader::EndDocument:
+            sendStreamErrorAndClose(QStringLiteral("not-well-formed"), QStringLiteral("document ended"));
+            return;
+        case QXmlStreamReader::StartElement: {
+            if (m_phase == Phase::AwaitingStream || m_phase == Phase::AwaitingRestart) {
+                if (reader->name() != QLatin1String("stream")
+                    || reader->namespaceUri() != QLatin1String(kStreamsNs)) {
+                    sendStreamErrorAndClose(
+                        QStringLiteral("invalid-namespace"), QStringLiteral("expected <stream:stream>"));
+                    return;
+                }
+                const QString to = reader->attributes().value(QLatin1String("to")).toString();
+                if (!to.isEmpty() && stanza::isXmlSafe(to) && to.size() < 256)
+                    m_domain = to;
+                handleStreamStart();
+                m_stanzaStartOffset = reader->characterOffset();
+                break;
+            }
+            if (m_stack.empty() && reader->name() == QLatin1String("stream")
+                && reader->namespaceUri() == QLatin1String(kStreamsNs)) {
+                sendStreamErrorAndClose(QStringLiteral("unsupported-stanza-type"),
+                    QStringLiteral("a stream header inside the stream"));
+                return;
+            }
+            if (static_cast<int>(m_stack.size()) + 1 > m_limits.maxDepth) {
+                sendStreamErrorAndClose(QStringLiteral("policy-violation"),
+                    QStringLiteral("XML nested deeper than %1").arg(m_limits.maxDepth));
+                return;
+            }
+            XmlElement element;
+            element.name = reader->name().toString();
+            element.ns = reader->namespaceUri().toString();
+            element.attributes = reader->attributes();
+            m_stack.push_back(std::move(element));
+            break;
+        }
+        case QXmlStreamReader::Characters:
+            if (!m_stack.empty())
+                m_stack.back().text += reader->text();
+            else
+                m_stanzaStartOffset = reader->characterOffset(); // white space keep-alive between stanzas
+            break;
+        case QXmlStreamReader::EndElement: {
+            if (m_stack.empty()) {
+                // The client closed its stream: close ours.
+                qCDebug(lcCcsServer) << "connection" << m_id << "client closed the stream";
+                closeStream();
+                return;
+            }
+            XmlElement done = std::move(m_stack.back());
+            m_stack.pop_back();
+            if (!m_stack.empty()) {
+                m_stack.back().children.push_back(std::move(done));
+                break;
+            }
+            const qint64 size = reader->characterOffset() - m_stanzaStartOffset;
+            m_stanzaStartOffset = reader->characterOffset();
+            if (size > m_limits.maxStanzaBytes) {
+                sendStreamErrorAndClose(QStringLiteral("policy-violation"),
+                    QStringLiteral("stanza larger than %1 bytes").arg(m_limits.maxStanzaBytes));
+                return;
+            }
+            handleStanza(done);
+            break;
+        }
+        }
+    }
+}
+
+void EmulatorStream::handleStreamStart()
+{
+    sendStreamHeader();
+    if (m_phase == Phase::AwaitingStream) {
+        write(QByteArrayLiteral("<stream:features><mechanisms xmlns=\"urn:ietf:params:xml:ns:xmpp-sasl\">"
+                                "<mechanism>X-OAUTH2</mechanism><mechanism>X-GOOGLE-TOKEN</mechanism>"
+                                "<mechanism>PLAIN</mechanism></mechanisms></stream:features>"));
+        m_phase = Phase::AwaitingAuth;
+    } else {
+        write(
+            QByteArrayLiteral("<stream:features><bind xmlns=\"urn:ietf:params:xml:ns:xmpp-bind\"/>"
+                              "<session xmlns=\"urn:ietf:params:xml:ns:xmpp-session\"/></stream:features>"));
+        m_phase = Phase::AwaitingBind;
+    }
+}
+
+void EmulatorStream::sendStreamHeader()
+{
+    write("<?xml version='1.0'?><stream:stream from=\"" + esc(m_domain) + "\" id=\"" + m_streamId.toLatin1()
+        + "\" version=\"1.0\" xmlns=\"jabber:client\" xmlns:stream=\"http://etherx.jabber.org/streams\">");
+    m_headerSent = true;
+}
+
+void EmulatorStream::handleStanza(const XmlElement &stanza)
+{
+    if (m_phase == Phase::AwaitingAuth) {
+        if (stanza.ns == QLatin1String(kSaslNs)) {
+            handleAuth(stanza);
+            return;
+        }
+        sendStreamErrorAndClose(QStringLiteral("not-authorized"), QStringLiteral("authenticate first"));
+        return;
+    }
+    if (stanza.ns != QLatin1String("jabber:client")) {
+        sendStreamErrorAndClose(QStringLiteral("unsupported-stanza-type"),
+            QStringLiteral("unexpected <%1> in %2").arg(stanza.name, stanza.ns));
+        return;
+    }
+    if (stanza.name == QLatin1String("iq")) {
+        handleIq(stanza);
+    } else if (stanza.name == QLatin1String("message")) {
+        if (m_phase != Phase::Bound) {
+            sendStreamErrorAndClose(
+                QStringLiteral("not-authorized"), QStringLiteral("bind a resource first"));
+            return;
+        }
+        handleMessage(stanza);
+    } else if (stanza.name == QLatin1String("presence")) {
+        // CCS has no presence; XMPP libraries send an initial one. Ignored.
+    } else {
+        sendStreamErrorAndClose(
+            QStringLiteral("unsupported-stanza-type"), QStringLiteral("unexpected <%1>").arg(stanza.name));
+    }
+}
+
+void EmulatorStream::handleAuth(const XmlElement &auth)
+{
+    auto fail = [this](const char *condition) {
+        write(
+            QByteArray("<failure xmlns=\"urn:ietf:params:xml:ns:xmpp-sasl\"><") + condition + "/></failure>");
+        Q_EMIT authenticationFailed();
+        if (++m_authAttempts >= kMaxAuthAttempts)
+            closeStream();
+    };
+    if (auth.name == QLatin1String("abort")) {
+        fail("aborted");
+        return;
+    }
+    if (auth.name != QLatin1String("auth")) {
+        sendStreamErrorAndClose(QStringLiteral("not-authorized"), QStringLiteral("expected <auth>"));
+        return;
+    }
+    const QString mechanism = auth.attribute(QLatin1String("mechanism"));
+    if (mechanism == QLatin1String("X-OAUTH2") || mechanism == QLatin1String("X-GOOGLE-TOKEN")) {
+        // Advertised as CCS did, but the emulator has no token service to check them against.
+        fail("not-authorized");
+        return;
+    }
+    if (mechanism != QLatin1String("PLAIN")) {
+        fail("invalid-mechanism");
+        return;
+    }
+    const QByteArray encoded = auth.text.trimmed().toLatin1();
+    const auto decoded = QByteArray::fromBase64Encoding(encoded, QByteArray::AbortOnBase64DecodingErrors);
+    if (encoded.isEmpty() || encoded == "=" || !decoded) {
+        fail("malformed-request");
+        return;
+    }
+    const QList<QByteArray> parts = decoded.decoded.split('\0');
+    if (parts.size() != 3) {
+        fail("malformed-request");
+        return;
+    }
+    const QString authzid = QString::fromUtf8(parts.at(0));
+    const QString authcid = QString::fromUtf8(parts.at(1));
+    const QString password = QString::fromUtf8(parts.at(2));
+    const QString senderId = m_authenticator ? m_authenticator(authcid, password) : QString();
+    if (senderId.isEmpty() || (!authzid.isEmpty() && authzid != authcid)) {
+        // Never log the password; the user name is not secret.
+        qCInfo(lcCcsServer) << "connection" << m_id << "SASL PLAIN refused for" << authcid;
+        fail("not-authorized");
+        return;
+    }
+    m_senderId = senderId;
+    m_authcid = authcid;
+    write(QByteArrayLiteral("<success xmlns=\"urn:ietf:params:xml:ns:xmpp-sasl\"/>"));
+    m_phase = Phase::AwaitingRestart;
+    restartReader();
+    qCInfo(lcCcsServer) << "connection" << m_id << "authenticated as sender" << senderId;
+    Q_EMIT authenticated(senderId);
+}
+
+void EmulatorStream::handleIq(const XmlElement &iq)
+{
+    const QString type = iq.attribute(QLatin1String("type"));
+    const QString id = iq.attribute(QLatin1String("id"));
+    const QByteArray idAttr = "\" id=\"" + esc(id) + "\"";
+    if (type == QLatin1String("result") || type == QLatin1String("error"))
+        return;
+    if (type != QLatin1String("get") && type != QLatin1String("set")) {
+        write("<iq type=\"error" + idAttr
+            + "><error type=\"modify\"><bad-request xmlns=\"urn:ietf:params:xml:ns:xmpp-stanzas\"/>"
+              "</error></iq>");
+        return;
+    }
+    const XmlElement *payload = iq.children.empty() ? nullptr : &iq.children.front();
+    if (type == QLatin1String("set") && payload && payload->name == QLatin1String("bind")
+        && payload->ns == QLatin1String(kBindNs)) {
+        if (m_phase != Phase::AwaitingBind) {
+            write("<iq type=\"error" + idAttr
+                + "><error type=\"cancel\"><not-allowed xmlns=\"urn:ietf:params:xml:ns:xmpp-stanzas\"/>"
+                  "</error></iq>");
+            return;
+        }
+        QString resource;
+        if (const XmlElement *r = payload->child(u"resource"))
+            resource = r->text.trimmed();
+        if (resource.isEmpty() || resource.size() > 256 || !stanza::isXmlSafe(resource))
+            resource = QStringLiteral("ccs-") + randomToken(4);
+        const QString bare
+            = m_authcid.contains(QLatin1Char('@')) ? m_authcid : m_senderId + QLatin1Char('@') + m_domain;
+        m_fullJid = bare + QLatin1Char('/') + resource;
+        write("<iq type=\"result" + idAttr + "><bind xmlns=\"urn:ietf:params:xml:ns:xmpp-bind\"><jid>"
+            + esc(m_fullJid) + "</jid></bind></iq>");
+        m_phase = Phase::Bound;
+        m_authTimer.stop();
+        Q_EMIT bound();
+        return;
+    }
+    if (m_phase != Phase::Bound) {
+        sendStreamErrorAndClose(QStringLiteral("not-authorized"), QStringLiteral("bind a resource first"));
+        return;
+    }
+    if (type == QLatin1String("set") && payload && payload->name == QLatin1String("session")
+        && payload->ns == QLatin1String(kSessionNs)) {
+        write("<iq type=\"result" + idAttr + "/>");
+        return;
+    }
+    if (type == QLatin1String("get") && payload && payload->name == QLatin1String("ping")
+        && payload->ns == QLatin1String(kPingNs)) {
+        // Client keep-alives must get an answer or the client gives up the connection.
+        write("<iq type=\"result" + idAttr + "/>");
+        return;
+    }
+    write("<iq type=\"error" + idAttr
+        + "><error type=\"cancel\"><service-unavailable xmlns=\"urn:ietf:params:xml:ns:xmpp-stanzas\"/>"
+          "</error></iq>");
+}
+
+void EmulatorStream::handleMessage(const XmlElement &message)
+{
+    const XmlElement *gcm = message.child(u"gcm", QString::fromLatin1(kGcmNamespace));
+    if (!gcm) {
+        qCDebug(lcCcsServer) << "connection" << m_id << "ignored a <message> without <gcm>";
+        return;
+    }
+    Q_EMIT gcmReceived(message.attribute(QLatin1String("id")), gcm->text);
+}
+
+void EmulatorStream::sendGcm(const QByteArray &json)
+{
+    if (!isOpen())
+        return;
+    write(stanza::gcmMessage(QStringLiteral("e%1").arg(m_nextStanzaId++), json));
+}
+
+void EmulatorStream::sendStanzaError(
+    const QString &stanzaId, const QByteArray &originalJson, const QString &text)
+{
+    if (!isOpen())
+        return;
+    write(stanza::gcmStanzaError(stanzaId, m_fullJid, originalJson, text));
+}
+
+void EmulatorStream::sendStreamErrorAndClose(const QString &condition, const QString &text)
+{
+    if (!isOpen())
+        return;
+    qCInfo(lcCcsServer) << "connection" << m_id << "stream error" << condition << text;
+    if (!m_headerSent)
+        sendStreamHeader();
+    QByteArray xml
+        = "<stream:error><" + condition.toLatin1() + " xmlns=\"urn:ietf:params:xml:ns:xmpp-streams\"/>";
+    if (!text.isEmpty())
+        xml += "<text xmlns=\"urn:ietf:params:xml:ns:xmpp-streams\">" + esc(text) + "</text>";
+    xml += "</stream:error>";
+    write(xml);
+    Q_EMIT streamErrorSent(condition);
+    closeStream();
+}
+
+void EmulatorStream::closeStream()
+{
+    if (!isOpen())
+        return;
+    if (!m_headerSent)
+        sendStreamHeader();
+    write(QByteArrayLiteral("</stream:stream>"));
+    m_phase = Phase::Closing;
+    if (m_socket)
+        m_socket->disconnectFromHost(); // after the buffered bytes are written
+    m_closeTimer.start(kCloseGraceMs);
+}
+
+void EmulatorStream::abort()
+{
+    if (m_phase == Phase::Closed)
+        return;
+    m_phase = Phase::Closing;
+    if (m_socket) {
+        // What was already answered reaches the client; the cut comes after it.
+        m_socket->flush();
+        m_socket->abort();
+    }
+    finishClose();
+}
+
+void EmulatorStream::write(const QByteArray &xml)
+{
+    if (m_socket && m_socket->state() == QAbstractSocket::ConnectedState)
+        m_socket->write(xml);
+}
+
+void EmulatorStream::finishClose()
+{
+    if (m_closedEmitted)
+        return;
+    m_closedEmitted = true;
+    m_phase = Phase::Closed;
+    m_closeTimer.stop();
+    m_authTimer.stop();
+    qCDebug(lcCcsServer) << "connection" << m_id << "closed";
+    Q_EMIT closed();
+}
+
+} // namespace ccs::emulator
