@@ -24,8 +24,8 @@ public:
     void setSettings(const ConnectionSettings &settings);
     const ConnectionSettings &settings() const;
 
-    void open();  // connects settings().connectionCount connections
-    void close(); // closes all; queued messages stay queued
+    void open(); // connects settings().connectionCount connections
+    void close(); // closes all; queued messages stay queued (in-flight ones go back to the queue)
 
     SessionState state() const;
     SessionError lastError() const;
@@ -44,6 +44,8 @@ Q_SIGNALS:
     void stateChanged(ccs::SessionState state);
     void errorOccurred(ccs::SessionError error, const QString &message);
     void connectionsChanged();
+    // After close(): every stream has ended (what was written has been flushed).
+    void closed();
     // A new upstream message (after de-duplication), already ACKed on connectionId.
     void upstreamReceived(const ccs::UpstreamMessage &message, int connectionId, qint64 ackedAtMs);
     // A redelivered upstream message or receipt: ACKed again, not delivered again.
@@ -51,6 +53,11 @@ Q_SIGNALS:
     void receiptReceived(const ccs::Receipt &receipt, int connectionId);
     // Every stanza in and out, with credentials redacted, for the traffic log.
     void trafficLogged(ccs::TrafficDirection direction, int connectionId, const QString &xml);
+
+protected:
+    // The traffic log costs a string per stanza: it is produced only while someone listens.
+    void connectNotify(const QMetaMethod &signal) override;
+    void disconnectNotify(const QMetaMethod &signal) override;
 
 private:
     class Private;

@@ -6,29 +6,30 @@
 #include <QObject>
 #include <QVector>
 
+#include <array>
 #include <optional>
 
 namespace ccs {
 
 struct LedgerTransition {
     MessageState state;
-    qint64 atMs = 0;       // QDateTime::currentMSecsSinceEpoch()
-    int connectionId = 0;  // 0: none
-    QString detail;        // NACK code, error text, retry number...
+    qint64 atMs = 0; // QDateTime::currentMSecsSinceEpoch()
+    int connectionId = 0; // 0: none
+    QString detail; // NACK code, error text, retry number...
 };
 
 struct LedgerEntry {
     DownstreamMessage message;
     MessageState state = MessageState::Queued;
     QVector<LedgerTransition> history;
-    int attempts = 0;          // how many times it was written to a connection
-    int retries = 0;           // retries after NACKs
-    int connectionId = 0;      // last connection it went out on
+    int attempts = 0; // how many times it was written to a connection
+    int retries = 0; // retries after NACKs
+    int connectionId = 0; // last connection it went out on
     std::optional<NackCode> nackCode;
-    QString nackText;          // the code as received
-    QString errorDescription;  // NACK description or stanza error text
+    QString nackText; // the code as received
+    QString errorDescription; // NACK description or stanza error text
     qint64 queuedAtMs = 0, sentAtMs = 0, ackedAtMs = 0, deliveredAtMs = 0;
-    std::optional<qint64> ackLatencyMs() const;      // first send -> ACK
+    std::optional<qint64> ackLatencyMs() const; // first send -> ACK
     std::optional<qint64> deliveryLatencyMs() const; // first send -> receipt
 };
 
@@ -61,6 +62,7 @@ Q_SIGNALS:
 private:
     QVector<LedgerEntry> m_entries;
     QHash<QString, int> m_index;
+    std::array<int, 9> m_counts {}; // by MessageState, so count() is O(1)
 };
 
 } // namespace ccs

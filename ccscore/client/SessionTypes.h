@@ -21,27 +21,34 @@ struct ConnectionSettings {
     // Empty: verify against the system CAs. Otherwise only these are trusted (pinning).
     QList<QSslCertificate> pinnedCertificates;
     int windowSize = kMaxPendingPerConnection; // clamped to 1..100
-    int connectionCount = 1;                   // parallel connections, each with its own window
+    int connectionCount = 1; // parallel connections, each with its own window
+    // Retryable NACKs are retried at most this often; then the message ends Nacked.
+    int maxRetries = 10;
+    // TCP + TLS + SASL + bind must finish within this, or the attempt fails with Timeout.
+    int connectTimeoutMs = 15000;
+    // Upstream de-duplication: the last N message ids, none older than the age bound.
+    int deduplicationCapacity = 100000;
+    qint64 deduplicationMaxAgeMs = 24 * 3600 * 1000; // upstream time_to_live is at most 24 h
 };
 
 enum class SessionState {
     Disconnected,
-    Connecting,     // TCP + TLS
+    Connecting, // TCP + TLS
     Authenticating, // SASL PLAIN, bind
     Connected,
-    Draining,       // the active connection got CONNECTION_DRAINING; a new one is opening
-    Reconnecting,   // lost after auth (at once) or waiting out a back-off
-    Error,          // stopped: wrong credentials, or the user must act
+    Draining, // the active connection got CONNECTION_DRAINING; a new one is opening
+    Reconnecting, // lost after auth (at once) or waiting out a back-off
+    Error, // stopped: wrong credentials, or the user must act
 };
 
 enum class SessionError {
     None,
     HostNotFound,
     ConnectionRefused,
-    TlsError,             // certificate not trusted, wrong host name, expired, handshake failed
+    TlsError, // certificate not trusted, wrong host name, expired, handshake failed
     AuthenticationFailed, // SASL not-authorized: wrong sender ID or API key
-    StreamError,          // the server closed the stream with an error
-    ProtocolError,        // the server sent something that is not XMPP/CCS
+    StreamError, // the server closed the stream with an error
+    ProtocolError, // the server sent something that is not XMPP/CCS
     ConnectionLost,
     Timeout,
 };
@@ -64,6 +71,8 @@ bool isTerminal(MessageState state);
 QString stateName(MessageState state);
 QString sessionStateName(SessionState state);
 QString sessionErrorName(SessionError error);
+// The window actually used: settings.windowSize clamped to 1..100.
+int effectiveWindow(const ConnectionSettings &settings);
 
 enum class TrafficDirection { In, Out };
 
@@ -71,7 +80,7 @@ struct ConnectionStatus {
     int id = 0;
     bool authenticated = false;
     bool draining = false;
-    int pending = 0;   // un-answered downstream messages on this connection
+    int pending = 0; // un-answered downstream messages on this connection
     int window = kMaxPendingPerConnection;
 };
 

@@ -1,0 +1,40 @@
+#pragma once
+
+#include "client/SessionTypes.h"
+
+#include <QStringList>
+
+#include <optional>
+
+namespace ccs::ctl {
+
+enum ExitCode {
+    ExitOk = 0,
+    ExitIncomplete = 1, // send: not every message ACKed; listen: the timeout came before --count
+    ExitUsage = 2,
+    ExitConnect = 3, // could not connect or authenticate (TLS included)
+};
+
+enum class Command { Send, Listen };
+
+struct CtlOptions {
+    Command command = Command::Send;
+    bool json = false;
+    // Connection
+    QString profile;
+    ConnectionSettings settings;
+    QString caCertPath;
+    // send
+    DownstreamMessage message;
+    int count = 1;
+    double waitReceiptsSeconds = 0;
+    // listen (and an overall limit for send)
+    int listenCount = 0; // 0: no count
+    std::optional<double> timeoutSeconds;
+};
+
+// Parses argv (without the API key: that comes from CCS_API_KEY or the keychain).
+// false and *error (a usage message) on bad input.
+bool parseOptions(const QStringList &arguments, CtlOptions *options, QString *error, bool *helpShown);
+
+} // namespace ccs::ctl

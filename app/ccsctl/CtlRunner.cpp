@@ -1,0 +1,372 @@
+#include "CtlRunner.h"
+
+#include "protocol/JsonCodec.h"
+#include "storage/ProfileStore.h"
+#include "storage/SecretStore.h"
+
+#include <QCoreApplication>
+#include <QJsonValue>
+#include <QTextStream>
+
+#include <cstdio>
+
+namespace ccs::ctl {
+
+namespace {
+void writeLine(FILE *stream, const QByteArray &line)
+{
+    std::fwrite(line.constData(), 1, size_t(line.size()), stream);
+    std::fputc('\n', stream);
+    std::fflush(stream);
+}
+} // namespace
+
+CtlRunner::CtlRunner(CtlOptions options, QObject *parent)
+    : QObject(parent)
+    , m_options(std::move(options))
+{
+    m_clock.start();
+    m_timeout.setSingleShot(true);
+    m_receiptWait.setSingleShot(true);
+}
+
+CtlRunner::~CtlRunner() = default;
+
+void CtlRunner::start()
+{
+    if (!m_options.profile.isEmpty())
+        resolveProfile();
+    else
+        QTimer::singleShot(0, this, &CtlRunner::run);
+}
+
+void CtlRunner::resolveProfile()
+{
+    storage::ProfileStore store;
+    const auto profile = store.profile(m_options.profile);
+    if (!profile) {
+        usageError(QStringLiteral("no profile named \"%1\" (known: %2)")
+                       .arg(m_options.profile, store.names().join(QStringLiteral(", "))));
+        return;
+    }
+    if (profile->localEmulator) {
+        usageError(QStringLiteral("\"%1\" runs the emulator inside ccs-admin; start ccs-emulator and use "
+                                  "--host, --port and --ca-cert")
+                       .arg(profile->name));
+        return;
+    }
+    ConnectionSettings settings;
+    QString error;
+    if (!profile->toConnectionSettings(&settings, &error)) {
+        usageError(QStringLiteral("profile \"%1\": %2").arg(profile->name, error));
+        return;
+    }
+    // Options given on the command line refine the profile.
+    settings.windowSize = m_options.settings.windowSize;
+    settings.connectionCount = std::max(settings.connectionCount, m_options.settings.connectionCount);
+    m_options.settings = settings;
+    m_secrets = storage::SecretStore::createDefault(this);
+    m_secrets->readKey(profile->name, this, [this](const storage::SecretResult &result) {
+        if (result.ok() && !result.secret.isEmpty()) {
+            m_options.settings.apiKey = result.secret;
+        } else if (!qEnvironmentVariableIsEmpty("CCS_API_KEY")) {
+            m_options.settings.apiKey = qEnvironmentVariable("CCS_API_KEY");
+        } else {
+            usageError(QStringLiteral("no API key for profile \"%1\": %2 (or set CCS_API_KEY)")
+                           .arg(m_options.profile,
+                               result.error.isEmpty() ? QStringLiteral("none stored in the keychain")
+                                                      : result.error));
+            return;
+        }
+        run();
+    });
+}
+
+void CtlRunner::run()
+{
+    ConnectionSettings &s = m_options.settings;
+    if (s.apiKey.isEmpty())
+        s.apiKey = qEnvironmentVariable("CCS_API_KEY");
+    if (s.apiKey.isEmpty()) {
+        usageError(QStringLiteral("set the API key in the environment variable CCS_API_KEY"));
+        return;
+    }
+    if (s.senderId.isEmpty()) {
+        usageError(QStringLiteral("--sender-id is required (or --profile)"));
+        return;
+    }
+    m_session.setSettings(s);
+
+    connect(&m_session, &CcsSession::stateChanged, this, [this](SessionState state) {
+        if (state == SessionState::Connected)
+            m_everConnected = true;
+        QJsonObject fields {{QStringLiteral("state"), sessionStateName(state)},
+            {QStringLiteral("connections"), int(m_session.connections().size())}};
+        emitEvent(QStringLiteral("connection"), {}, fields,
+            QStringLiteral("connection %1").arg(sessionStateName(state).toLower()));
+    });
+    connect(&m_session, &CcsSession::errorOccurred, this, [this](SessionError error, const QString &message) {
+        emitEvent(QStringLiteral("error"), {},
+            {{QStringLiteral("error"), sessionErrorName(error)},
+                {QStringLiteral("error_description"), message}},
+            QStringLiteral("error: %1").arg(message));
+        // Could not connect or authenticate: nothing more to wait for.
+        if (!m_everConnected || m_session.state() == SessionState::Error)
+            finish(ExitConnect);
+    });
+    connect(&m_session, &CcsSession::receiptReceived, this, [this](const Receipt &receipt, int connectionId) {
+        ++m_receipts;
+        m_receiptsFor.insert(receipt.originalMessageId);
+        emitEvent(QStringLiteral("receipt"), receipt.messageId,
+            {{QStringLiteral("original_message_id"), receipt.originalMessageId},
+                {QStringLiteral("message_status"), receipt.messageStatus},
+                {QStringLiteral("from"), receipt.deviceRegistrationId},
+                {QStringLiteral("connection"), connectionId}},
+            QStringLiteral("receipt %1 for %2 (%3)")
+                .arg(receipt.messageId, receipt.originalMessageId, receipt.messageStatus));
+        if (m_options.command == Command::Send)
+            checkSendDone();
+    });
+    connect(&m_session, &CcsSession::upstreamReceived, this,
+        [this](const UpstreamMessage &message, int connectionId, qint64) {
+            ++m_upstream;
+            emitEvent(QStringLiteral("upstream"), message.messageId,
+                {{QStringLiteral("from"), message.from}, {QStringLiteral("category"), message.category},
+                    {QStringLiteral("data"), message.data}, {QStringLiteral("connection"), connectionId}},
+                QStringLiteral("upstream %1 from %2 (%3): %4")
+                    .arg(message.messageId, message.from, message.category,
+                        QString::fromUtf8(json::serialize(message.data))));
+            if (m_options.command == Command::Listen && m_options.listenCount > 0
+                && m_upstream >= m_options.listenCount)
+                finish(ExitOk);
+        });
+    connect(&m_session, &CcsSession::duplicateReceived, this, [this](const QString &messageId, int times) {
+        ++m_duplicates;
+        if (!m_options.json)
+            writeLine(stdout,
+                QStringLiteral("%1 redelivered %2 (seen %3 times, ACKed again)")
+                    .arg(elapsedMs() / 1000.0, 0, 'f', 3)
+                    .arg(messageId)
+                    .arg(times)
+                    .toUtf8());
+    });
+
+    MessageLedger *ledger = m_session.ledger();
+    connect(ledger, &MessageLedger::entryAdded, this, [this, ledger](int index) {
+        const LedgerEntry &e = ledger->at(index);
+        emitEvent(QStringLiteral("queued"), e.message.messageId, {{QStringLiteral("to"), e.message.to}},
+            QStringLiteral("queued %1 to %2").arg(e.message.messageId, e.message.to));
+    });
+    connect(
+        ledger, &MessageLedger::entryChanged, this, [this, ledger](int index, MessageState, MessageState to) {
+            const LedgerEntry &e = ledger->at(index);
+            const QString &id = e.message.messageId;
+            switch (to) {
+            case MessageState::InFlight:
+                emitEvent(QStringLiteral("sent"), id,
+                    {{QStringLiteral("connection"), e.connectionId}, {QStringLiteral("attempt"), e.attempts}},
+                    QStringLiteral("sent %1 on connection %2").arg(id).arg(e.connectionId));
+                break;
+            case MessageState::Acked: {
+                QJsonObject fields {{QStringLiteral("connection"), e.connectionId}};
+                if (const auto latency = e.ackLatencyMs())
+                    fields.insert(QStringLiteral("latency_ms"), *latency);
+                emitEvent(QStringLiteral("ack"), id, fields,
+                    QStringLiteral("ack %1 (%2 ms)").arg(id).arg(e.ackLatencyMs().value_or(0)));
+                break;
+            }
+            case MessageState::Nacked:
+                emitEvent(QStringLiteral("nack"), id,
+                    {{QStringLiteral("error"), e.nackText},
+                        {QStringLiteral("error_description"), e.errorDescription}},
+                    QStringLiteral("nack %1: %2 %3").arg(id, e.nackText, e.errorDescription));
+                break;
+            case MessageState::RetryWaiting:
+                ++m_retries;
+                emitEvent(QStringLiteral("retry"), id,
+                    {{QStringLiteral("error"), e.nackText},
+                        {QStringLiteral("error_description"), e.errorDescription},
+                        {QStringLiteral("retry"), e.retries},
+                        {QStringLiteral("detail"), e.history.constLast().detail}},
+                    QStringLiteral("retry %1 after %2: %3")
+                        .arg(id, e.nackText, e.history.constLast().detail));
+                break;
+            case MessageState::Expired:
+            case MessageState::Failed:
+            case MessageState::Cancelled:
+                emitEvent(QStringLiteral("error"), id,
+                    {{QStringLiteral("error"), stateName(to).toUpper()},
+                        {QStringLiteral("error_description"),
+                            e.errorDescription.isEmpty() ? e.history.constLast().detail
+                                                         : e.errorDescription}},
+                    QStringLiteral("%1 %2: %3")
+                        .arg(stateName(to).toLower(), id,
+                            e.errorDescription.isEmpty() ? e.history.constLast().detail
+                                                         : e.errorDescription));
+                break;
+            default:
+                break;
+            }
+            // A receipt is checked once its own event is out (receiptReceived follows this).
+            if (m_options.command == Command::Send && isTerminal(to) && to != MessageState::Delivered)
+                checkSendDone();
+        });
+
+    connect(&m_session, &CcsSession::closed, this, [this] { QCoreApplication::exit(m_exitCode); });
+
+    if (m_options.command == Command::Send)
+        startSend();
+    else
+        startListen();
+}
+
+void CtlRunner::startSend()
+{
+    const double limit = m_options.timeoutSeconds.value_or(120);
+    connect(&m_timeout, &QTimer::timeout, this, [this] {
+        printError(QStringLiteral("gave up after %1 s: not every message was answered")
+                       .arg(m_timeout.interval() / 1000.0));
+        finish(ExitIncomplete);
+    });
+    m_timeout.start(int(std::min(limit * 1000, 2e9)));
+    m_session.open();
+    for (int i = 0; i < m_options.count && !m_finishing; ++i) {
+        DownstreamMessage message = m_options.message;
+        message.messageId.clear(); // a fresh id each
+        ValidationFailure failure;
+        if (!m_session.send(message, &failure)) {
+            usageError(failure.userMessage().isEmpty() ? failure.description : failure.userMessage());
+            return;
+        }
+    }
+}
+
+void CtlRunner::checkSendDone()
+{
+    if (m_finishing)
+        return;
+    MessageLedger *ledger = m_session.ledger();
+    const int done = ledger->count(MessageState::Acked) + ledger->count(MessageState::Delivered)
+        + ledger->count(MessageState::Nacked) + ledger->count(MessageState::Expired)
+        + ledger->count(MessageState::Failed) + ledger->count(MessageState::Cancelled);
+    if (done < ledger->size() || ledger->size() < m_options.count)
+        return;
+    const int acked = ledger->count(MessageState::Acked) + ledger->count(MessageState::Delivered);
+    const int exitCode = acked == ledger->size() ? ExitOk : ExitIncomplete;
+    const bool wantReceipts
+        = m_options.waitReceiptsSeconds > 0 && m_options.message.deliveryReceiptRequested.value_or(false);
+    if (wantReceipts && ledger->count(MessageState::Acked) > 0) {
+        if (!m_waitingReceipts) {
+            m_waitingReceipts = true;
+            connect(&m_receiptWait, &QTimer::timeout, this, [this, exitCode] {
+                printError(QStringLiteral("%1 receipt(s) did not come within %2 s")
+                               .arg(m_session.ledger()->count(MessageState::Acked))
+                               .arg(m_options.waitReceiptsSeconds));
+                finish(exitCode);
+            });
+            m_receiptWait.start(int(std::min(m_options.waitReceiptsSeconds * 1000, 2e9)));
+        }
+        return;
+    }
+    finish(exitCode);
+}
+
+void CtlRunner::startListen()
+{
+    if (m_options.timeoutSeconds) {
+        connect(&m_timeout, &QTimer::timeout, this,
+            [this] { finish(m_options.listenCount > 0 ? ExitIncomplete : ExitOk); });
+        m_timeout.start(int(std::min(*m_options.timeoutSeconds * 1000, 2e9)));
+    }
+    m_session.open();
+}
+
+void CtlRunner::interrupt()
+{
+    if (m_options.command == Command::Send)
+        finish(ExitIncomplete);
+    else
+        finish(m_options.listenCount > 0 ? ExitIncomplete : ExitOk);
+}
+
+QJsonObject CtlRunner::summary() const
+{
+    const MessageLedger *ledger = m_session.ledger();
+    QJsonObject fields;
+    if (m_options.command == Command::Send) {
+        fields.insert(QStringLiteral("accepted"), ledger->size());
+        fields.insert(QStringLiteral("acked"),
+            ledger->count(MessageState::Acked) + ledger->count(MessageState::Delivered));
+        fields.insert(QStringLiteral("delivered"), ledger->count(MessageState::Delivered));
+        fields.insert(QStringLiteral("nacked"), ledger->count(MessageState::Nacked));
+        fields.insert(QStringLiteral("expired"), ledger->count(MessageState::Expired));
+        fields.insert(QStringLiteral("failed"), ledger->count(MessageState::Failed));
+        fields.insert(QStringLiteral("unanswered"),
+            ledger->count(MessageState::Queued) + ledger->count(MessageState::InFlight)
+                + ledger->count(MessageState::RetryWaiting));
+        fields.insert(QStringLiteral("retries"), m_retries);
+        fields.insert(QStringLiteral("receipts"), m_receipts);
+    } else {
+        fields.insert(QStringLiteral("upstream"), m_upstream);
+        fields.insert(QStringLiteral("duplicates"), m_duplicates);
+        fields.insert(QStringLiteral("receipts"), m_receipts);
+    }
+    return fields;
+}
+
+void CtlRunner::finish(int exitCode)
+{
+    if (m_finishing)
+        return;
+    m_finishing = true;
+    m_exitCode = exitCode;
+    m_timeout.stop();
+    m_receiptWait.stop();
+    QJsonObject fields = summary();
+    fields.insert(QStringLiteral("exit_code"), exitCode);
+    QStringList parts;
+    for (auto it = fields.constBegin(); it != fields.constEnd(); ++it)
+        parts.append(QStringLiteral("%1 %2").arg(it.key()).arg(it.value().toInteger()));
+    emitEvent(QStringLiteral("summary"), {}, fields,
+        QStringLiteral("summary: ") + parts.join(QStringLiteral(", ")));
+    // Closing flushes the ACKs already written; the session's closed() ends the program.
+    m_session.close();
+    // In case no stream is left to close (never opened), closed() still ends it, but not before this returns.
+    QTimer::singleShot(5000, qApp, [exitCode] { QCoreApplication::exit(exitCode); });
+}
+
+void CtlRunner::emitEvent(
+    const QString &event, const QString &messageId, QJsonObject fields, const QString &readable)
+{
+    if (m_finishing && event != QLatin1String("summary"))
+        return;
+    if (m_options.json) {
+        QJsonObject object {{QStringLiteral("event"), event},
+            {QStringLiteral("message_id"), messageId.isEmpty() ? QJsonValue() : QJsonValue(messageId)},
+            {QStringLiteral("t_ms"), elapsedMs()}};
+        for (auto it = fields.constBegin(); it != fields.constEnd(); ++it)
+            object.insert(it.key(), it.value());
+        writeLine(stdout, json::serialize(object));
+    } else {
+        const QString line = QStringLiteral("%1 %2").arg(elapsedMs() / 1000.0, 8, 'f', 3).arg(readable);
+        writeLine(event == QLatin1String("error") ? stderr : stdout, line.toUtf8());
+    }
+}
+
+void CtlRunner::printError(const QString &text)
+{
+    emitEvent(QStringLiteral("error"), {},
+        {{QStringLiteral("error"), QStringLiteral("ccsctl")}, {QStringLiteral("error_description"), text}},
+        QStringLiteral("error: ") + text);
+}
+
+void CtlRunner::usageError(const QString &text)
+{
+    // Usage errors are for a person: stderr, also with --json (stdout keeps only events).
+    writeLine(stderr, (QStringLiteral("ccsctl: ") + text).toUtf8());
+    m_finishing = true;
+    m_exitCode = ExitUsage;
+    QTimer::singleShot(0, qApp, [] { QCoreApplication::exit(ExitUsage); });
+}
+
+} // namespace ccs::ctl

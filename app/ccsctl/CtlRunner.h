@@ -1,0 +1,66 @@
+#pragma once
+
+#include "CtlOptions.h"
+#include "client/CcsSession.h"
+
+#include <QElapsedTimer>
+#include <QJsonObject>
+#include <QObject>
+#include <QSet>
+#include <QTimer>
+
+#include <memory>
+
+namespace ccs::storage {
+class SecretStore;
+}
+
+namespace ccs::ctl {
+
+// Runs one `send` or `listen` on a CcsSession and prints its events:
+// readable lines, or with --json one object per line. Quits the application
+// with the exit code when done.
+class CtlRunner : public QObject
+{
+    Q_OBJECT
+public:
+    explicit CtlRunner(CtlOptions options, QObject *parent = nullptr);
+    ~CtlRunner() override;
+
+    // Resolves the profile and the API key, then starts. Returns at once.
+    void start();
+    // SIGINT/SIGTERM: stop now with what we have.
+    void interrupt();
+
+private:
+    void resolveProfile();
+    void run();
+    void startSend();
+    void startListen();
+    void checkSendDone();
+    void finish(int exitCode);
+    void emitEvent(
+        const QString &event, const QString &messageId, QJsonObject fields, const QString &readable);
+    void printError(const QString &text);
+    void usageError(const QString &text);
+    qint64 elapsedMs() const { return m_clock.elapsed(); }
+    QJsonObject summary() const;
+
+    CtlOptions m_options;
+    CcsSession m_session;
+    std::unique_ptr<storage::SecretStore> m_secrets;
+    QElapsedTimer m_clock;
+    QTimer m_timeout;
+    QTimer m_receiptWait;
+    bool m_everConnected = false;
+    bool m_finishing = false;
+    bool m_waitingReceipts = false;
+    int m_exitCode = 0;
+    int m_upstream = 0;
+    int m_duplicates = 0;
+    int m_receipts = 0;
+    int m_retries = 0;
+    QSet<QString> m_receiptsFor; // original ids whose receipt came
+};
+
+} // namespace ccs::ctl

@@ -1,0 +1,506 @@
+#include "CcsConnection.h"
+
+#include "ClientLog.h"
+#include "protocol/Stanza.h"
+
+#include <QDomElement>
+#include <QRegularExpression>
+#include <QSslCipher>
+#include <QSslSocket>
+#include <QXmppAuthenticationError.h>
+#include <QXmppClient.h>
+#include <QXmppClientExtension.h>
+#include <QXmppConfiguration.h>
+#include <QXmppError.h>
+#include <QXmppLogger.h>
+#include <QXmppStreamError.h>
+
+Q_LOGGING_CATEGORY(lcCcsXmpp, "ccs.xmpp")
+
+namespace ccs {
+
+namespace {
+
+// The <gcm> child of a <message>, with or without a prefix (CCS writes
+// <data:gcm xmlns:data="google:mobile:data"> for control messages).
+QDomElement gcmChild(const QDomElement &message)
+{
+    for (QDomElement child = message.firstChildElement(); !child.isNull();
+         child = child.nextSiblingElement()) {
+        if (child.namespaceURI() == QLatin1String(kGcmNamespace)
+            && (child.localName() == QLatin1String("gcm") || child.tagName().endsWith(QLatin1String("gcm"))))
+            return child;
+    }
+    return {};
+}
+
+StanzaError parseStanzaError(const QDomElement &message, const QDomElement &gcm)
+{
+    StanzaError error;
+    error.stanzaId = message.attribute(QStringLiteral("id"));
+    error.gcmPayload = gcm.isNull() ? QString() : gcm.text().trimmed();
+    const QDomElement errorElement = message.firstChildElement(QStringLiteral("error"));
+    if (!errorElement.isNull()) {
+        error.code = errorElement.attribute(QStringLiteral("code"), QStringLiteral("400")).toInt();
+        error.type = errorElement.attribute(QStringLiteral("type"), error.type);
+        for (QDomElement child = errorElement.firstChildElement(); !child.isNull();
+             child = child.nextSiblingElement()) {
+            const QString name = child.localName().isEmpty() ? child.tagName() : child.localName();
+            if (name == QLatin1String("text"))
+                error.text = child.text().trimmed();
+            else
+                error.condition = name;
+        }
+    }
+    if (error.text.isEmpty())
+        error.text = QStringLiteral("stanza error: %1").arg(error.condition);
+    return error;
+}
+
+} // namespace
+
+// Takes every <message> carrying a <gcm> element; nothing else of XMPP is used.
+class GcmStanzaExtension : public QXmppClientExtension
+{
+public:
+    explicit GcmStanzaExtension(CcsConnection *connection)
+        : m_connection(connection)
+    { }
+
+    bool handleStanza(const QDomElement &stanza) override
+    {
+        if (stanza.tagName() != QLatin1String("message"))
+            return false;
+        const QDomElement gcm = gcmChild(stanza);
+        if (stanza.attribute(QStringLiteral("type")) == QLatin1String("error")) {
+            Q_EMIT m_connection->stanzaErrorReceived(parseStanzaError(stanza, gcm));
+            return true;
+        }
+        if (gcm.isNull())
+            return true; // consumed: QXmppMessage would copy deep children recursively (stack overflow)
+        Q_EMIT m_connection->gcmReceived(gcm.text());
+        return true;
+    }
+
+private:
+    CcsConnection *m_connection;
+};
+
+CcsConnection::CcsConnection(int id, const ConnectionSettings &settings, QObject *parent)
+    : QObject(parent)
+    , m_id(id)
+    , m_settings(settings)
+    , m_client(std::make_unique<QXmppClient>(QXmppClient::NoExtensions))
+{
+    m_client->setLogger(nullptr); // our own handler below; no global logger
+    m_client->addExtension(new GcmStanzaExtension(this));
+    // The QSslSocket is QXmpp's; we need it to check encryption before SASL and to write stanzas.
+    m_socket = m_client->findChild<QSslSocket *>();
+
+    m_connectTimer.setSingleShot(true);
+    connect(&m_connectTimer, &QTimer::timeout, this, [this] {
+        abort(SessionError::Timeout,
+            tr("No connection to %1:%2 within %3 s (TCP, TLS and authentication).")
+                .arg(m_settings.host)
+                .arg(m_settings.port)
+                .arg(m_settings.connectTimeoutMs / 1000.0));
+    });
+
+    connect(m_client.get(), &QXmppLoggable::logMessage, this,
+        [this](QXmppLogger::MessageType type, const QString &text) { onLogMessage(int(type), text); });
+    connect(m_client.get(), &QXmppClient::sslErrors, this,
+        [this](const QList<QSslError> &errors) { m_sslErrors += errors; });
+    connect(m_client.get(), &QXmppClient::connected, this, [this] {
+        m_connectTimer.stop();
+        m_authenticated = true;
+        m_wasAuthenticated = true;
+        qCDebug(lcCcsXmpp) << "connection" << m_id << "authenticated";
+        takeOverReading();
+        Q_EMIT authenticated();
+    });
+    connect(m_client.get(), &QXmppClient::errorOccurred, this, [this](const QXmppError &error) {
+        if (const auto auth = error.value<QXmpp::AuthenticationError>()) {
+            onXmppError(SessionError::AuthenticationFailed,
+                tr("The server refused sender ID %1 (%2): check the sender ID and the API key.")
+                    .arg(m_settings.senderId,
+                        auth->text.isEmpty() ? QStringLiteral("not-authorized") : auth->text));
+        } else if (const auto socketError = error.value<QAbstractSocket::SocketError>()) {
+            const QString where = QStringLiteral("%1:%2").arg(m_settings.host).arg(m_settings.port);
+            switch (*socketError) {
+            case QAbstractSocket::ConnectionRefusedError:
+                onXmppError(SessionError::ConnectionRefused, tr("%1 refused the connection.").arg(where));
+                break;
+            case QAbstractSocket::HostNotFoundError:
+                onXmppError(SessionError::HostNotFound, tr("Host %1 was not found.").arg(m_settings.host));
+                break;
+            case QAbstractSocket::SocketTimeoutError:
+                onXmppError(SessionError::Timeout, tr("%1 did not answer in time.").arg(where));
+                break;
+            case QAbstractSocket::SslHandshakeFailedError:
+            case QAbstractSocket::SslInternalError:
+            case QAbstractSocket::SslInvalidUserDataError:
+                onXmppError(SessionError::TlsError,
+                    tr("TLS with %1 failed: %2")
+                        .arg(where, m_sslErrors.isEmpty() ? error.description : describeTlsErrors()));
+                break;
+            case QAbstractSocket::RemoteHostClosedError:
+                onXmppError(SessionError::ConnectionLost, tr("%1 closed the connection.").arg(where));
+                break;
+            default:
+                onXmppError(SessionError::ConnectionLost,
+                    tr("Connection to %1 lost: %2").arg(where, error.description));
+                break;
+            }
+        } else if (error.holdsType<QXmpp::StreamError>()) {
+            onXmppError(
+                SessionError::StreamError, tr("The server ended the stream: %1").arg(error.description));
+        } else {
+            onXmppError(SessionError::ProtocolError, error.description);
+        }
+    });
+    if (m_socket) {
+        // Stanzas are small and answered one by one: Nagle's algorithm would hold them back.
+        connect(m_socket, &QAbstractSocket::connected, this,
+            [this] { m_socket->setSocketOption(QAbstractSocket::LowDelayOption, 1); });
+        connect(m_socket, &QSslSocket::encrypted, this, [this] {
+            qCDebug(lcCcsXmpp) << "connection" << m_id << "TLS up:" << m_socket->sessionCipher().name();
+            Q_EMIT encrypted();
+        });
+        connect(m_socket, &QAbstractSocket::stateChanged, this, [this](QAbstractSocket::SocketState state) {
+            if (state == QAbstractSocket::UnconnectedState)
+                scheduleFinish();
+        });
+    }
+}
+
+CcsConnection::~CcsConnection()
+{
+    // No signal may reach the session from a connection being torn down.
+    m_client->disconnect(this);
+    if (m_socket)
+        m_socket->disconnect(this);
+    if (m_socket && m_socket->state() != QAbstractSocket::UnconnectedState)
+        m_socket->abort();
+}
+
+void CcsConnection::open()
+{
+    if (!m_socket) {
+        onXmppError(SessionError::ProtocolError, tr("QXmpp has no socket: cannot connect."));
+        scheduleFinish();
+        return;
+    }
+    QXmppConfiguration config;
+    config.setHost(m_settings.host);
+    config.setPort(m_settings.port);
+    config.setDomain(m_settings.domain);
+    // CCS wants the whole SENDER_ID@domain as the PLAIN user name.
+    config.setUser(m_settings.senderId + QLatin1Char('@') + m_settings.domain);
+    config.setPassword(m_settings.apiKey);
+    config.setResource(QStringLiteral("ccs-admin"));
+    config.setStreamSecurityMode(QXmppConfiguration::LegacySSL); // TLS from the first byte
+    if (!m_settings.pinnedCertificates.isEmpty())
+        config.setCaCertificates(m_settings.pinnedCertificates); // replaces the system CAs
+    config.setIgnoreSslErrors(false);
+    config.setUseSASLAuthentication(true);
+    config.setUseNonSASLAuthentication(false);
+    config.setUseSasl2Authentication(false);
+    config.setUseFastTokenAuthentication(false);
+    config.setSaslAuthMechanism(QStringLiteral("PLAIN"));
+    config.setDisabledSaslMechanisms({});
+    config.setAutoReconnectionEnabled(false); // the session alone decides
+    config.setAutoAcceptSubscriptions(false);
+    config.setKeepAliveInterval(0); // CCS does not answer XMPP pings
+    config.setKeepAliveTimeout(0);
+    m_connectTimer.start(std::max(1000, m_settings.connectTimeoutMs));
+    qCDebug(lcCcsXmpp) << "connection" << m_id << "connecting to" << m_settings.host << m_settings.port;
+    m_client->connectToServer(config);
+}
+
+void CcsConnection::close()
+{
+    m_closing = true;
+    m_connectTimer.stop();
+    if (m_socket && m_socket->state() != QAbstractSocket::UnconnectedState) {
+        m_client->disconnectFromServer();
+        // A server that never lets go does not hold the close forever.
+        QTimer::singleShot(3000, this, [this] {
+            if (m_socket && m_socket->state() != QAbstractSocket::UnconnectedState)
+                m_socket->abort();
+            scheduleFinish();
+        });
+    } else {
+        scheduleFinish();
+    }
+}
+
+void CcsConnection::abort(SessionError error, const QString &message)
+{
+    onXmppError(error, message);
+    m_connectTimer.stop();
+    if (m_socket && m_socket->state() != QAbstractSocket::UnconnectedState)
+        m_socket->abort();
+    scheduleFinish();
+}
+
+bool CcsConnection::isEncrypted() const
+{
+    return m_socket && m_socket->isEncrypted();
+}
+
+bool CcsConnection::writeGcm(const QString &stanzaId, const QByteArray &json)
+{
+    if (!m_authenticated || m_finished || !m_socket || !m_socket->isEncrypted())
+        return false;
+    const QByteArray stanza = stanza::gcmMessage(stanzaId, json);
+    if (m_traffic)
+        Q_EMIT trafficLogged(TrafficDirection::Out, QString::fromUtf8(stanza));
+    return m_socket->write(stanza) == stanza.size();
+}
+
+void CcsConnection::onLogMessage(int type, const QString &text)
+{
+    if (type == QXmppLogger::SentMessage) {
+        // The last line of defence: SASL never goes out on an unencrypted socket,
+        // whatever path (a redirect, a STARTTLS downgrade) led there. The log
+        // signal is emitted before the bytes are written, so aborting here stops them.
+        if (!isEncrypted()
+            && (text.contains(QLatin1String("<auth")) || text.contains(QLatin1String("<response")))) {
+            abort(SessionError::TlsError,
+                tr("Refused to send credentials to %1 over an unencrypted connection.").arg(m_settings.host));
+            return;
+        }
+        if (m_traffic)
+            Q_EMIT trafficLogged(TrafficDirection::Out, redact(text));
+    } else if (type == QXmppLogger::ReceivedMessage) {
+        if (m_traffic && !text.isEmpty())
+            Q_EMIT trafficLogged(TrafficDirection::In, redact(text));
+    } else if (type == QXmppLogger::WarningMessage || type == QXmppLogger::InformationMessage
+        || type == QXmppLogger::DebugMessage) {
+        qCDebug(lcCcsXmpp) << "connection" << m_id << "QXmpp:" << redact(text);
+    }
+}
+
+void CcsConnection::onXmppError(SessionError error, const QString &message)
+{
+    // The first error is the cause; what follows (socket closed...) is a consequence.
+    if (m_error != SessionError::None)
+        return;
+    m_error = error;
+    m_errorMessage = redact(message);
+    qCInfo(lcCcsXmpp) << "connection" << m_id << sessionErrorName(error) << m_errorMessage;
+}
+
+void CcsConnection::scheduleFinish()
+{
+    if (m_finishScheduled)
+        return;
+    m_finishScheduled = true;
+    // Deferred: QXmpp reports the error and the socket state in either order.
+    QTimer::singleShot(0, this, &CcsConnection::finish);
+}
+
+void CcsConnection::finish()
+{
+    if (m_finished)
+        return;
+    if (!m_closing && m_socket && m_socket->state() != QAbstractSocket::UnconnectedState) {
+        // QXmpp reconnected the same socket meanwhile (a see-other-host redirect): not the end.
+        m_finishScheduled = false;
+        return;
+    }
+    m_finished = true;
+    m_authenticated = false;
+    m_connectTimer.stop();
+    SessionError error = m_error;
+    QString message = m_errorMessage;
+    if (error == SessionError::None && !m_closing) {
+        error = SessionError::ConnectionLost;
+        message = tr("%1:%2 closed the connection.").arg(m_settings.host).arg(m_settings.port);
+    }
+    if (m_closing && m_error == SessionError::ConnectionLost) {
+        error = SessionError::None;
+        message.clear();
+    }
+    Q_EMIT finished(error, message, m_wasAuthenticated);
+}
+
+QString CcsConnection::redact(QString xml) const
+{
+    static const QRegularExpression saslPayload(
+        QStringLiteral("(<(auth|response)\\b[^>]*>)[^<]*(</(auth|response)>)"));
+    xml.replace(saslPayload, QStringLiteral("\\1[redacted]\\3"));
+    if (!m_settings.apiKey.isEmpty()) {
+        xml.replace(m_settings.apiKey, QStringLiteral("[redacted]"));
+        const QByteArray plain = QByteArray(1, '\0')
+            + (m_settings.senderId + QLatin1Char('@') + m_settings.domain).toUtf8() + QByteArray(1, '\0')
+            + m_settings.apiKey.toUtf8();
+        xml.replace(QString::fromLatin1(plain.toBase64()), QStringLiteral("[redacted]"));
+    }
+    return xml;
+}
+
+void CcsConnection::takeOverReading()
+{
+    if (!m_socket || m_readingOurselves)
+        return;
+    // QXmpp has handed over everything it read (its buffer is empty once a parse
+    // succeeded, and the bind result was such a parse); what follows is ours.
+    QObject::disconnect(m_socket, &QIODevice::readyRead, nullptr, nullptr);
+    connect(m_socket, &QIODevice::readyRead, this, &CcsConnection::readStanzas);
+    m_readingOurselves = true;
+    m_reader.clear();
+    m_reader.addData(QByteArrayLiteral("<stream:stream xmlns='jabber:client' "
+                                       "xmlns:stream='http://etherx.jabber.org/streams'>"));
+    m_depth = 0;
+    if (m_socket->bytesAvailable() > 0)
+        QTimer::singleShot(0, this, &CcsConnection::readStanzas);
+}
+
+void CcsConnection::readStanzas()
+{
+    if (!m_socket || m_finished)
+        return;
+    const QByteArray data = m_socket->readAll();
+    if (data.isEmpty())
+        return;
+    if (m_traffic)
+        Q_EMIT trafficLogged(TrafficDirection::In, QString::fromUtf8(data));
+    m_reader.addData(data);
+    static const QString gcmNamespace = QString::fromLatin1(kGcmNamespace);
+    while (!m_reader.atEnd()) {
+        const QXmlStreamReader::TokenType token = m_reader.readNext();
+        switch (token) {
+        case QXmlStreamReader::StartElement:
+            ++m_depth;
+            if (m_depth == 2) {
+                m_stanza = IncomingStanza();
+                m_stanza.name = m_reader.name().toString();
+                const QXmlStreamAttributes attributes = m_reader.attributes();
+                m_stanza.id = attributes.value(QLatin1String("id")).toString();
+                m_stanza.type = attributes.value(QLatin1String("type")).toString();
+                if (m_reader.namespaceUri() == QLatin1String("http://etherx.jabber.org/streams")
+                    && m_stanza.name == QLatin1String("error"))
+                    m_stanza.isError = true; // a stream error
+            } else if (m_depth == 3) {
+                if (m_reader.name() == QLatin1String("gcm") && m_reader.namespaceUri() == gcmNamespace) {
+                    m_inGcm = true;
+                    m_stanza.hasGcm = true;
+                } else if (m_reader.name() == QLatin1String("error")) {
+                    m_inError = true;
+                    const QXmlStreamAttributes attributes = m_reader.attributes();
+                    m_stanza.error.code = attributes.value(QLatin1String("code")).toInt();
+                    if (attributes.hasAttribute(QLatin1String("type")))
+                        m_stanza.error.type = attributes.value(QLatin1String("type")).toString();
+                } else if (m_stanza.isError && m_reader.name() != QLatin1String("text")) {
+                    m_stanza.error.condition = m_reader.name().toString();
+                } else if (m_stanza.isError) {
+                    m_inErrorText = true;
+                }
+            } else if (m_depth == 4 && m_inError) {
+                if (m_reader.name() == QLatin1String("text"))
+                    m_inErrorText = true;
+                else
+                    m_stanza.error.condition = m_reader.name().toString();
+            }
+            break;
+        case QXmlStreamReader::Characters:
+            if (m_inGcm)
+                m_stanza.gcmText += m_reader.text();
+            else if (m_inErrorText)
+                m_stanza.error.text += m_reader.text();
+            break;
+        case QXmlStreamReader::EndElement:
+            if (m_depth == 2)
+                dispatchStanza();
+            else if (m_depth == 3)
+                m_inGcm = m_inError = m_inErrorText = false;
+            else if (m_depth == 4)
+                m_inErrorText = false;
+            --m_depth;
+            if (m_depth == 0) { // </stream:stream>: the server ends the stream
+                qCDebug(lcCcsXmpp) << "connection" << m_id << "stream closed by the server";
+                m_socket->write(QByteArrayLiteral("</stream:stream>"));
+                m_socket->disconnectFromHost();
+                return;
+            }
+            break;
+        default:
+            break;
+        }
+        if (m_finished)
+            return;
+    }
+    if (m_reader.hasError() && m_reader.error() != QXmlStreamReader::PrematureEndOfDocumentError)
+        abort(SessionError::ProtocolError,
+            tr("The server sent XML that cannot be read: %1").arg(m_reader.errorString()));
+}
+
+void CcsConnection::dispatchStanza()
+{
+    IncomingStanza &s = m_stanza;
+    if (s.isError) {
+        abort(SessionError::StreamError,
+            tr("The server ended the stream: %1%2")
+                .arg(s.error.condition,
+                    s.error.text.isEmpty() ? QString()
+                                           : QStringLiteral(" (%1)").arg(s.error.text.trimmed())));
+        return;
+    }
+    if (s.name != QLatin1String("message"))
+        return; // CCS sends nothing else after bind; an iq or presence is ignored
+    if (s.type == QLatin1String("error")) {
+        StanzaError error = s.error;
+        error.stanzaId = s.id;
+        error.gcmPayload = s.gcmText.trimmed();
+        error.text = error.text.trimmed();
+        if (error.code == 0)
+            error.code = 400;
+        if (error.text.isEmpty())
+            error.text = QStringLiteral("stanza error: %1").arg(error.condition);
+        Q_EMIT stanzaErrorReceived(error);
+        return;
+    }
+    if (s.hasGcm)
+        Q_EMIT gcmReceived(s.gcmText);
+}
+
+QString CcsConnection::describeTlsErrors() const
+{
+    QStringList causes;
+    for (const QSslError &error : m_sslErrors) {
+        QString cause;
+        switch (error.error()) {
+        case QSslError::HostNameMismatch:
+            cause = tr("the certificate does not name %1 (wrong host name)").arg(m_settings.domain);
+            break;
+        case QSslError::CertificateExpired:
+            cause = tr("the certificate has expired");
+            break;
+        case QSslError::CertificateNotYetValid:
+            cause = tr("the certificate is not yet valid");
+            break;
+        case QSslError::SelfSignedCertificate:
+        case QSslError::SelfSignedCertificateInChain:
+        case QSslError::CertificateUntrusted:
+        case QSslError::UnableToGetLocalIssuerCertificate:
+        case QSslError::UnableToGetIssuerCertificate:
+        case QSslError::UnableToVerifyFirstCertificate:
+            cause = m_settings.pinnedCertificates.isEmpty()
+                ? tr("the certificate is not trusted (no system CA signed it)")
+                : tr("the certificate is not trusted (it is not the pinned certificate)");
+            break;
+        case QSslError::CertificateRevoked:
+            cause = tr("the certificate was revoked");
+            break;
+        default:
+            cause = error.errorString();
+            break;
+        }
+        if (!causes.contains(cause))
+            causes.append(cause);
+    }
+    return causes.join(QStringLiteral("; "));
+}
+
+} // namespace ccs

@@ -1,0 +1,102 @@
+#pragma once
+
+#include "SessionTypes.h"
+
+#include <QHash>
+#include <QObject>
+#include <QPointer>
+#include <QSslError>
+#include <QTimer>
+#include <QXmlStreamReader>
+
+#include <memory>
+
+class QXmppClient;
+class QSslSocket;
+
+namespace ccs {
+
+class GcmStanzaExtension;
+
+// One XMPP stream to CCS over QXmpp: direct TLS, SASL PLAIN (only once the
+// socket is encrypted), bind, and <gcm> stanzas in both directions. It knows
+// nothing of windows or retries; CcsSession keeps its pending set here.
+// Internal to ccscore/client: QXmpp appears only in the .cpp.
+class CcsConnection : public QObject
+{
+    Q_OBJECT
+public:
+    CcsConnection(int id, const ConnectionSettings &settings, QObject *parent = nullptr);
+    ~CcsConnection() override;
+
+    int id() const { return m_id; }
+    void open();
+    void close(); // </stream:stream>, then finished()
+    void abort(SessionError error, const QString &message);
+
+    bool isEncrypted() const;
+    bool isAuthenticated() const { return m_authenticated; }
+    bool hasFinished() const { return m_finished; }
+
+    // Writes <message id=stanzaId><gcm xmlns="google:mobile:data">JSON</gcm></message>,
+    // escaped. Only after authentication; returns false otherwise.
+    bool writeGcm(const QString &stanzaId, const QByteArray &json);
+
+    void setTrafficEnabled(bool enabled) { m_traffic = enabled; }
+
+    // Kept by the session: message id -> ledger index of un-answered messages.
+    QHash<QString, int> pending;
+    bool draining = false;
+
+Q_SIGNALS:
+    void encrypted(); // TLS is up: SASL may start
+    void authenticated(); // SASL done, resource bound: ready for <gcm> stanzas
+    void gcmReceived(const QString &json);
+    void stanzaErrorReceived(const ccs::StanzaError &error);
+    // Once, when the stream is gone. error None: closed in an orderly way.
+    void finished(ccs::SessionError error, const QString &message, bool wasAuthenticated);
+    void trafficLogged(ccs::TrafficDirection direction, const QString &xml);
+
+private:
+    friend class GcmStanzaExtension;
+    void onLogMessage(int type, const QString &text);
+    void onXmppError(SessionError error, const QString &message);
+    void scheduleFinish();
+    void finish();
+    QString redact(QString xml) const;
+    void takeOverReading();
+    void readStanzas();
+    void dispatchStanza();
+    QString describeTlsErrors() const;
+
+    int m_id;
+    ConnectionSettings m_settings;
+    std::unique_ptr<QXmppClient> m_client;
+    QPointer<QSslSocket> m_socket;
+    QTimer m_connectTimer;
+    QList<QSslError> m_sslErrors;
+    SessionError m_error = SessionError::None;
+    QString m_errorMessage;
+    bool m_authenticated = false;
+    bool m_wasAuthenticated = false;
+    bool m_finished = false;
+    bool m_finishScheduled = false;
+    bool m_closing = false;
+    bool m_traffic = false;
+
+    // After authentication the <gcm> traffic is read here, incrementally, instead of
+    // through QXmpp's DOM parser (which re-parses its whole buffer on every read).
+    struct IncomingStanza {
+        QString name, id, type, gcmText;
+        bool hasGcm = false;
+        bool isError = false;
+        StanzaError error;
+    };
+    QXmlStreamReader m_reader;
+    bool m_readingOurselves = false;
+    int m_depth = 0;
+    bool m_inGcm = false, m_inError = false, m_inErrorText = false;
+    IncomingStanza m_stanza;
+};
+
+} // namespace ccs

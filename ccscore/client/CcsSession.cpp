@@ -1,0 +1,636 @@
+#include "CcsSession.h"
+
+#include "CcsConnection.h"
+#include "ClientLog.h"
+#include "DeduplicationSet.h"
+#include "ReconnectBackoff.h"
+#include "RetrySchedule.h"
+#include "protocol/JsonCodec.h"
+#include "protocol/MessageIdGenerator.h"
+
+#include <QDateTime>
+#include <QMetaMethod>
+#include <QTimer>
+
+#include <algorithm>
+#include <deque>
+#include <vector>
+
+Q_LOGGING_CATEGORY(lcCcsCore, "ccs.core")
+
+namespace ccs {
+
+namespace {
+qint64 nowMs()
+{
+    return QDateTime::currentMSecsSinceEpoch();
+}
+
+template<class... Ts> struct overloaded : Ts... {
+    using Ts::operator()...;
+};
+template<class... Ts> overloaded(Ts...) -> overloaded<Ts...>;
+} // namespace
+
+class CcsSession::Private
+{
+public:
+    explicit Private(CcsSession *q)
+        : q(q)
+        , ledger(new MessageLedger(q))
+    {
+        retryTimer.setSingleShot(true);
+        reconnectTimer.setSingleShot(true);
+        QObject::connect(&retryTimer, &QTimer::timeout, q, [this] { onRetryTimer(); });
+        QObject::connect(&reconnectTimer, &QTimer::timeout, q, [this] { ensureConnections(); });
+    }
+
+    CcsSession *q;
+    ConnectionSettings settings;
+    MessageLedger *ledger;
+    std::vector<std::unique_ptr<CcsConnection>> connections;
+    std::vector<std::unique_ptr<CcsConnection>> closing; // after close(), until their streams end
+    std::deque<int> queue; // ledger indices; entries no longer Queued are skipped when popped
+    RetrySchedule retries;
+    QTimer retryTimer;
+    QTimer reconnectTimer;
+    DeduplicationSet seen;
+    ReconnectBackoff backoff;
+    SessionState state = SessionState::Disconnected;
+    SessionError lastError = SessionError::None;
+    QString lastErrorString;
+    int nextConnectionId = 1;
+    bool open = false;
+    bool stopped = false; // an error the user must fix (credentials, certificate)
+    bool everConnected = false;
+
+    bool trafficWanted() const
+    {
+        static const QMetaMethod signal = QMetaMethod::fromSignal(&CcsSession::trafficLogged);
+        return q->isSignalConnected(signal);
+    }
+
+    void updateTraffic()
+    {
+        const bool wanted = trafficWanted();
+        for (const auto &c : connections)
+            c->setTrafficEnabled(wanted);
+    }
+
+    CcsConnection *find(int id) const
+    {
+        for (const auto &c : connections)
+            if (c->id() == id)
+                return c.get();
+        return nullptr;
+    }
+
+    int activeCount() const
+    {
+        return int(std::count_if(
+            connections.begin(), connections.end(), [](const auto &c) { return !c->draining; }));
+    }
+
+    void ensureConnections()
+    {
+        if (!open || stopped || reconnectTimer.isActive())
+            return;
+        const int wanted = std::max(1, settings.connectionCount);
+        bool opened = false;
+        while (activeCount() < wanted) {
+            openConnection();
+            opened = true;
+        }
+        if (opened)
+            updateState();
+    }
+
+    void openConnection()
+    {
+        auto connection = std::make_unique<CcsConnection>(nextConnectionId++, settings);
+        CcsConnection *c = connection.get();
+        c->setTrafficEnabled(trafficWanted());
+        const int id = c->id();
+        QObject::connect(c, &CcsConnection::encrypted, q, [this] { updateState(); });
+        QObject::connect(c, &CcsConnection::authenticated, q, [this] { onAuthenticated(); });
+        QObject::connect(
+            c, &CcsConnection::gcmReceived, q, [this, c](const QString &json) { onGcm(c, json); });
+        QObject::connect(c, &CcsConnection::stanzaErrorReceived, q,
+            [this, c](const StanzaError &error) { onStanzaError(c, error); });
+        QObject::connect(c, &CcsConnection::finished, q,
+            [this, id](SessionError error, const QString &message, bool wasAuthenticated) {
+                onFinished(id, error, message, wasAuthenticated);
+            });
+        QObject::connect(
+            c, &CcsConnection::trafficLogged, q, [this, id](TrafficDirection direction, const QString &xml) {
+                Q_EMIT q->trafficLogged(direction, id, xml);
+            });
+        connections.push_back(std::move(connection));
+        qCDebug(lcCcsCore) << "opening connection" << id;
+        c->open();
+        Q_EMIT q->connectionsChanged();
+    }
+
+    void onAuthenticated()
+    {
+        backoff.reset();
+        everConnected = true;
+        lastError = SessionError::None;
+        lastErrorString.clear();
+        updateState();
+        Q_EMIT q->connectionsChanged();
+        pump();
+    }
+
+    // Fills the windows of the authenticated, non-draining connections from the queue.
+    void pump()
+    {
+        if (queue.empty())
+            return;
+        const int window = effectiveWindow(settings);
+        const qint64 now = nowMs();
+        for (const auto &c : connections) {
+            if (!c->isAuthenticated() || c->draining)
+                continue;
+            while (int(c->pending.size()) < window && !queue.empty()) {
+                const int index = queue.front();
+                queue.pop_front();
+                const LedgerEntry &entry = ledger->at(index);
+                if (entry.state != MessageState::Queued)
+                    continue; // cancelled while queued
+                const qint64 ttl = entry.message.effectiveTimeToLive();
+                if (ttl > 0 && now > entry.queuedAtMs + ttl * 1000) {
+                    ledger->transition(
+                        index, MessageState::Expired, 0, QStringLiteral("time_to_live ran out in the queue"));
+                    continue;
+                }
+                if (!c->writeGcm(entry.message.messageId, entry.message.toJsonBytes())) {
+                    queue.push_front(index);
+                    break;
+                }
+                c->pending.insert(entry.message.messageId, index);
+                ledger->transition(index, MessageState::InFlight, c->id());
+            }
+            if (queue.empty())
+                break;
+        }
+    }
+
+    void sendAck(CcsConnection *c, const QString &to, const QString &messageId)
+    {
+        // ACKs bypass the window, and are valid only on the connection the message came on.
+        c->writeGcm(QString(), json::serialize(Ack::forUpstream(to, messageId).toJson()));
+    }
+
+    void onGcm(CcsConnection *c, const QString &text)
+    {
+        const QByteArray bytes = text.toUtf8();
+        const ServerMessage message = json::parseServerMessage(bytes);
+        std::visit(overloaded {
+                       [&](const ParseError &error) {
+                           qCWarning(lcCcsCore)
+                               << "connection" << c->id() << "unreadable CCS message:" << error.message;
+                       },
+                       [&](const UpstreamMessage &upstream) { onUpstream(c, upstream); },
+                       [&](const Ack &ack) { onAck(c, ack); },
+                       [&](const Nack &nack) { onNack(c, nack); },
+                       [&](const Receipt &receipt) { onReceipt(c, receipt); },
+                       [&](const Control &control) {
+                           if (control.isConnectionDraining())
+                               startDraining(c);
+                           else
+                               qCInfo(lcCcsCore) << "ignored control" << control.controlType;
+                       },
+                       [&](const UnknownMessage &unknown) {
+                           qCInfo(lcCcsCore) << "ignored message_type" << unknown.messageType;
+                       },
+                   },
+            message);
+    }
+
+    void onAck(CcsConnection *c, const Ack &ack)
+    {
+        const auto it = c->pending.constFind(ack.messageId);
+        if (it == c->pending.constEnd()) {
+            qCInfo(lcCcsCore) << "connection" << c->id()
+                              << "ACK for a message not pending here:" << ack.messageId;
+            return;
+        }
+        const int index = *it;
+        c->pending.erase(it);
+        if (ledger->at(index).state == MessageState::InFlight)
+            ledger->transition(index, MessageState::Acked, c->id());
+        pump();
+    }
+
+    void onNack(CcsConnection *c, const Nack &nack)
+    {
+        const auto it = c->pending.constFind(nack.messageId);
+        if (it == c->pending.constEnd()) {
+            qCInfo(lcCcsCore) << "connection" << c->id()
+                              << "NACK for a message not pending here:" << nack.messageId << nack.errorText;
+            return;
+        }
+        const int index = *it;
+        c->pending.erase(it);
+        if (ledger->at(index).state != MessageState::InFlight) {
+            pump();
+            return;
+        }
+        LedgerEntry &entry = ledger->entryForUpdate(index);
+        entry.nackCode = nack.code;
+        entry.nackText = nack.errorText.isEmpty() ? NackCatalogue::name(nack.code) : nack.errorText;
+        entry.errorDescription = nack.errorDescription;
+        const RetryClass retryClass = NackCatalogue::retryClass(nack.code);
+        const QString code = entry.nackText;
+
+        if (retryClass == RetryClass::Never) {
+            ledger->transition(index, MessageState::Nacked, c->id(), code);
+        } else if (retryClass == RetryClass::OtherConnection) {
+            ++entry.retries;
+            ledger->transition(index, MessageState::RetryWaiting, c->id(),
+                QStringLiteral("%1: at once on another connection").arg(code));
+            ledger->transition(index, MessageState::Queued, 0, QStringLiteral("retry %1").arg(entry.retries));
+            queue.push_front(index);
+            startDraining(c);
+        } else if (entry.retries >= std::max(0, settings.maxRetries)) {
+            ledger->transition(index, MessageState::Nacked, c->id(),
+                QStringLiteral("%1 (gave up after %2 retries)").arg(code).arg(entry.retries));
+        } else {
+            const int attempt = ++entry.retries;
+            const qint64 delay = NackCatalogue::retryDelay(retryClass, attempt).count();
+            const qint64 due = nowMs() + delay;
+            if (due >= deadline(entry)) { // a retry at the deadline would be too late
+                ledger->transition(index, MessageState::Expired, c->id(),
+                    QStringLiteral("%1: a retry in %2 ms would outlive time_to_live").arg(code).arg(delay));
+            } else {
+                ledger->transition(index, MessageState::RetryWaiting, c->id(),
+                    QStringLiteral("%1: retry %2 in %3 ms").arg(code).arg(attempt).arg(delay));
+                retries.schedule(due, index);
+                armRetryTimer();
+            }
+        }
+        pump();
+    }
+
+    static qint64 deadline(const LedgerEntry &entry)
+    {
+        return entry.queuedAtMs + entry.message.effectiveTimeToLive() * 1000;
+    }
+
+    void armRetryTimer()
+    {
+        const auto next = retries.nextDueMs();
+        if (!next) {
+            retryTimer.stop();
+            return;
+        }
+        const qint64 wait = std::max<qint64>(0, *next - nowMs());
+        if (!retryTimer.isActive() || retryTimer.remainingTime() > wait)
+            retryTimer.start(int(std::min<qint64>(wait, 24 * 3600 * 1000)));
+    }
+
+    void onRetryTimer()
+    {
+        const std::vector<int> due = retries.takeDue(nowMs());
+        // Pushed to the front in due order: they have waited longest.
+        for (auto it = due.rbegin(); it != due.rend(); ++it) {
+            const int index = *it;
+            if (ledger->at(index).state != MessageState::RetryWaiting)
+                continue; // cancelled meanwhile
+            ledger->transition(
+                index, MessageState::Queued, 0, QStringLiteral("retry %1").arg(ledger->at(index).retries));
+            queue.push_front(index);
+        }
+        armRetryTimer();
+        pump();
+    }
+
+    void onReceipt(CcsConnection *c, const Receipt &receipt)
+    {
+        sendAck(
+            c, receipt.from.isEmpty() ? QString::fromLatin1(kGcmDomain) : receipt.from, receipt.messageId);
+        const int times = seen.see(receipt.messageId, nowMs());
+        if (times > 1) {
+            Q_EMIT q->duplicateReceived(receipt.messageId, times);
+            return;
+        }
+        const int index = ledger->indexOf(receipt.originalMessageId);
+        if (index >= 0) {
+            const MessageState state = ledger->at(index).state;
+            if (state == MessageState::Acked || state == MessageState::InFlight)
+                ledger->transition(index, MessageState::Delivered, c->id(), receipt.messageStatus);
+        }
+        Q_EMIT q->receiptReceived(receipt, c->id());
+    }
+
+    void onUpstream(CcsConnection *c, const UpstreamMessage &upstream)
+    {
+        if (upstream.messageId.isEmpty()) {
+            qCWarning(lcCcsCore) << "upstream message without message_id from" << upstream.from
+                                 << "cannot be ACKed";
+            Q_EMIT q->upstreamReceived(upstream, c->id(), 0);
+            return;
+        }
+        sendAck(c, upstream.from, upstream.messageId);
+        const qint64 ackedAt = nowMs();
+        const int times = seen.see(upstream.messageId, ackedAt);
+        if (times > 1) {
+            Q_EMIT q->duplicateReceived(upstream.messageId, times);
+            return;
+        }
+        Q_EMIT q->upstreamReceived(upstream, c->id(), ackedAt);
+    }
+
+    void onStanzaError(CcsConnection *c, const StanzaError &error)
+    {
+        QString id = error.stanzaId;
+        if (!c->pending.contains(id) && !error.gcmPayload.isEmpty()) {
+            QJsonObject object;
+            ParseError parseError;
+            if (json::parseObject(error.gcmPayload.toUtf8(), &object, &parseError))
+                id = object.value(QStringLiteral("message_id")).toString();
+        }
+        const auto it = c->pending.constFind(id);
+        if (it == c->pending.constEnd()) {
+            qCWarning(lcCcsCore) << "connection" << c->id()
+                                 << "stanza error for no pending message:" << error.text;
+            return;
+        }
+        const int index = *it;
+        c->pending.erase(it);
+        LedgerEntry &entry = ledger->entryForUpdate(index);
+        entry.errorDescription = error.text;
+        if (entry.state == MessageState::InFlight)
+            ledger->transition(index, MessageState::Failed, c->id(), error.text);
+        pump();
+    }
+
+    void startDraining(CcsConnection *c)
+    {
+        if (c->draining)
+            return;
+        qCInfo(lcCcsCore) << "connection" << c->id() << "is draining; opening another";
+        c->draining = true;
+        Q_EMIT q->connectionsChanged();
+        ensureConnections();
+        updateState();
+    }
+
+    // Whatever was pending goes back to the front of the queue, in the order it was accepted.
+    void requeuePending(CcsConnection *c, const QString &why)
+    {
+        std::vector<int> indices(c->pending.cbegin(), c->pending.cend());
+        c->pending.clear();
+        std::sort(indices.begin(), indices.end());
+        for (auto it = indices.rbegin(); it != indices.rend(); ++it) {
+            if (ledger->at(*it).state != MessageState::InFlight)
+                continue;
+            ledger->transition(*it, MessageState::Queued, c->id(), why);
+            queue.push_front(*it);
+        }
+    }
+
+    void onFinished(int id, SessionError error, const QString &message, bool wasAuthenticated)
+    {
+        auto it = std::find_if(
+            connections.begin(), connections.end(), [id](const auto &c) { return c->id() == id; });
+        if (it == connections.end())
+            return;
+        std::unique_ptr<CcsConnection> connection = std::move(*it);
+        connections.erase(it);
+        const bool wasDraining = connection->draining;
+        requeuePending(connection.get(), QStringLiteral("connection %1 closed; sent again").arg(id));
+        connection.release()->deleteLater(); // we are inside its signal
+        qCInfo(lcCcsCore) << "connection" << id << "finished:" << sessionErrorName(error) << message;
+        Q_EMIT q->connectionsChanged();
+
+        if (open && !stopped) {
+            if (wasAuthenticated) {
+                // Lost after authentication: reopen at once (a draining one was replaced already).
+                if (!wasDraining && error != SessionError::None)
+                    setError(error, message, false);
+                ensureConnections();
+            } else if (error == SessionError::AuthenticationFailed || error == SessionError::TlsError) {
+                // The user must act: wrong credentials, or a certificate that cannot be trusted.
+                stopped = true;
+                reconnectTimer.stop();
+                for (const auto &other : connections)
+                    other->close();
+                setError(error, message, true);
+            } else {
+                const auto delay = backoff.nextDelay();
+                qCInfo(lcCcsCore) << "connection failed before authentication; retrying in" << delay.count()
+                                  << "ms";
+                setError(error, message, true);
+                if (!reconnectTimer.isActive())
+                    reconnectTimer.start(delay);
+            }
+        }
+        updateState();
+        pump();
+    }
+
+    void onClosingFinished(CcsConnection *c)
+    {
+        auto it = std::find_if(closing.begin(), closing.end(), [c](const auto &p) { return p.get() == c; });
+        if (it == closing.end())
+            return;
+        it->release()->deleteLater(); // we are inside its signal
+        closing.erase(it);
+        if (closing.empty() && !open)
+            Q_EMIT q->closed();
+    }
+
+    void setError(SessionError error, const QString &message, bool emitIt)
+    {
+        lastError = error;
+        lastErrorString = message;
+        if (emitIt || error != SessionError::None)
+            Q_EMIT q->errorOccurred(error, message);
+    }
+
+    void updateState()
+    {
+        SessionState next;
+        const auto any
+            = [this](auto pred) { return std::any_of(connections.begin(), connections.end(), pred); };
+        if (stopped)
+            next = SessionState::Error;
+        else if (!open)
+            next = SessionState::Disconnected;
+        else if (any([](const auto &c) { return c->isAuthenticated() && !c->draining; }))
+            next = SessionState::Connected;
+        else if (any([](const auto &c) { return c->isAuthenticated() && c->draining; }))
+            next = SessionState::Draining;
+        else if (reconnectTimer.isActive() || everConnected)
+            next = SessionState::Reconnecting;
+        else if (any([](const auto &c) { return c->isEncrypted(); }))
+            next = SessionState::Authenticating;
+        else
+            next = SessionState::Connecting;
+        if (next != state) {
+            state = next;
+            qCDebug(lcCcsCore) << "session" << sessionStateName(next);
+            Q_EMIT q->stateChanged(next);
+        }
+    }
+};
+
+CcsSession::CcsSession(QObject *parent)
+    : QObject(parent)
+    , d(std::make_unique<Private>(this))
+{
+    qRegisterMetaType<SessionState>();
+    qRegisterMetaType<SessionError>();
+    qRegisterMetaType<MessageState>();
+}
+
+CcsSession::~CcsSession()
+{
+    d->open = false;
+    d->connections.clear();
+    d->closing.clear();
+}
+
+void CcsSession::setSettings(const ConnectionSettings &settings)
+{
+    d->settings = settings;
+    d->settings.windowSize = effectiveWindow(settings);
+    d->settings.connectionCount = std::max(1, settings.connectionCount);
+    d->seen.setLimits(settings.deduplicationCapacity, settings.deduplicationMaxAgeMs);
+}
+
+const ConnectionSettings &CcsSession::settings() const
+{
+    return d->settings;
+}
+
+void CcsSession::open()
+{
+    if (d->open && !d->stopped)
+        return;
+    d->open = true;
+    d->stopped = false;
+    d->everConnected = false;
+    d->backoff.reset();
+    d->lastError = SessionError::None;
+    d->lastErrorString.clear();
+    d->ensureConnections();
+    d->updateState();
+}
+
+void CcsSession::close()
+{
+    d->open = false;
+    d->stopped = false;
+    d->reconnectTimer.stop();
+    // Closed at once: their pending messages go back to the queue (their ACKs can no longer come).
+    auto connections = std::move(d->connections);
+    d->connections.clear();
+    for (auto &c : connections) {
+        d->requeuePending(c.get(), QStringLiteral("session closed"));
+        c->disconnect(this);
+        // Kept until the stream has ended, so that ACKs already written still reach the server.
+        CcsConnection *raw = c.get();
+        connect(raw, &CcsConnection::finished, this, [this, raw] { d->onClosingFinished(raw); });
+        d->closing.push_back(std::move(c));
+        raw->close();
+    }
+    Q_EMIT connectionsChanged();
+    d->updateState();
+    if (d->closing.empty())
+        QTimer::singleShot(0, this, [this] {
+            if (d->closing.empty() && !d->open)
+                Q_EMIT closed();
+        });
+}
+
+void CcsSession::connectNotify(const QMetaMethod &signal)
+{
+    if (signal == QMetaMethod::fromSignal(&CcsSession::trafficLogged))
+        d->updateTraffic();
+}
+
+void CcsSession::disconnectNotify(const QMetaMethod &signal)
+{
+    // An invalid signal means "all were disconnected".
+    if (!signal.isValid() || signal == QMetaMethod::fromSignal(&CcsSession::trafficLogged))
+        QTimer::singleShot(0, this, [this] { d->updateTraffic(); });
+}
+
+SessionState CcsSession::state() const
+{
+    return d->state;
+}
+
+SessionError CcsSession::lastError() const
+{
+    return d->lastError;
+}
+
+QString CcsSession::lastErrorString() const
+{
+    return d->lastErrorString;
+}
+
+bool CcsSession::send(const DownstreamMessage &message, ValidationFailure *failure)
+{
+    DownstreamMessage accepted = message;
+    if (accepted.messageId.isEmpty())
+        accepted.messageId = MessageIdGenerator::next();
+    if (const auto invalid = validateDownstream(accepted.toJson())) {
+        if (failure)
+            *failure = *invalid;
+        return false;
+    }
+    const int index = d->ledger->add(accepted);
+    if (index < 0) {
+        if (failure) {
+            failure->rule = ValidationRule::MissingMessageId;
+            failure->field = QStringLiteral("message_id");
+            failure->description
+                = tr("message_id %1 was already used in this session").arg(accepted.messageId);
+            failure->stanzaError = false;
+            failure->nackCode = NackCode::InvalidJson;
+        }
+        return false;
+    }
+    d->queue.push_back(index);
+    d->pump();
+    return true;
+}
+
+bool CcsSession::cancel(const QString &messageId)
+{
+    const int index = d->ledger->indexOf(messageId);
+    if (index < 0)
+        return false;
+    const MessageState state = d->ledger->at(index).state;
+    if (state != MessageState::Queued && state != MessageState::RetryWaiting)
+        return false;
+    // Left in the queue or the retry heap; skipped there because it is no longer Queued.
+    d->ledger->transition(index, MessageState::Cancelled, 0, tr("cancelled"));
+    return true;
+}
+
+MessageLedger *CcsSession::ledger() const
+{
+    return d->ledger;
+}
+
+QList<ConnectionStatus> CcsSession::connections() const
+{
+    QList<ConnectionStatus> list;
+    const int window = effectiveWindow(d->settings);
+    for (const auto &c : d->connections)
+        list.append({c->id(), c->isAuthenticated(), c->draining, int(c->pending.size()), window});
+    return list;
+}
+
+int CcsSession::queueLength() const
+{
+    return d->ledger->count(MessageState::Queued);
+}
+
+} // namespace ccs

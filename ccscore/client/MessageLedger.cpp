@@ -1,0 +1,93 @@
+#include "MessageLedger.h"
+
+#include <QDateTime>
+
+namespace ccs {
+
+std::optional<qint64> LedgerEntry::ackLatencyMs() const
+{
+    if (sentAtMs <= 0 || ackedAtMs <= 0)
+        return std::nullopt;
+    return ackedAtMs - sentAtMs;
+}
+
+std::optional<qint64> LedgerEntry::deliveryLatencyMs() const
+{
+    if (sentAtMs <= 0 || deliveredAtMs <= 0)
+        return std::nullopt;
+    return deliveredAtMs - sentAtMs;
+}
+
+MessageLedger::MessageLedger(QObject *parent)
+    : QObject(parent)
+{ }
+
+const LedgerEntry *MessageLedger::find(const QString &messageId) const
+{
+    const auto it = m_index.constFind(messageId);
+    return it == m_index.constEnd() ? nullptr : &m_entries.at(*it);
+}
+
+int MessageLedger::add(const DownstreamMessage &message)
+{
+    if (m_index.contains(message.messageId))
+        return -1;
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    LedgerEntry entry;
+    entry.message = message;
+    entry.state = MessageState::Queued;
+    entry.queuedAtMs = now;
+    entry.history.append({MessageState::Queued, now, 0, {}});
+    const int index = int(m_entries.size());
+    m_entries.append(std::move(entry));
+    m_index.insert(message.messageId, index);
+    ++m_counts[std::size_t(MessageState::Queued)];
+    Q_EMIT entryAdded(index);
+    return index;
+}
+
+void MessageLedger::transition(int index, MessageState to, int connectionId, const QString &detail)
+{
+    if (index < 0 || index >= m_entries.size())
+        return;
+    LedgerEntry &entry = m_entries[index];
+    const MessageState from = entry.state;
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    entry.state = to;
+    entry.history.append({to, now, connectionId, detail});
+    if (connectionId != 0)
+        entry.connectionId = connectionId;
+    switch (to) {
+    case MessageState::InFlight:
+        ++entry.attempts;
+        if (entry.sentAtMs == 0)
+            entry.sentAtMs = now;
+        break;
+    case MessageState::Acked:
+        entry.ackedAtMs = now;
+        break;
+    case MessageState::Delivered:
+        entry.deliveredAtMs = now;
+        break;
+    default:
+        break;
+    }
+    --m_counts[std::size_t(from)];
+    ++m_counts[std::size_t(to)];
+    Q_EMIT entryChanged(index, from, to);
+}
+
+int MessageLedger::count(MessageState state) const
+{
+    return m_counts[std::size_t(state)];
+}
+
+void MessageLedger::clear()
+{
+    m_entries.clear();
+    m_index.clear();
+    m_counts.fill(0);
+    Q_EMIT cleared();
+}
+
+} // namespace ccs

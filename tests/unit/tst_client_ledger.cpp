@@ -1,0 +1,155 @@
+#include "client/MessageLedger.h"
+
+#include <QSignalSpy>
+#include <QTest>
+
+using namespace ccs;
+
+class TestClientLedger : public QObject
+{
+    Q_OBJECT
+
+private:
+    static DownstreamMessage message(const QString &id)
+    {
+        DownstreamMessage m;
+        m.to = QStringLiteral("dev-1");
+        m.messageId = id;
+        return m;
+    }
+
+private Q_SLOTS:
+    void addRecordsQueuedAndSignals()
+    {
+        MessageLedger ledger;
+        QSignalSpy added(&ledger, &MessageLedger::entryAdded);
+        QCOMPARE(ledger.add(message(QStringLiteral("a"))), 0);
+        QCOMPARE(ledger.add(message(QStringLiteral("b"))), 1);
+        QCOMPARE(added.count(), 2);
+        QCOMPARE(added.at(1).at(0).toInt(), 1);
+        QCOMPARE(ledger.size(), 2);
+        QCOMPARE(ledger.indexOf(QStringLiteral("b")), 1);
+        QCOMPARE(ledger.indexOf(QStringLiteral("zz")), -1);
+        QVERIFY(ledger.find(QStringLiteral("zz")) == nullptr);
+        QCOMPARE(ledger.find(QStringLiteral("a"))->state, MessageState::Queued);
+        QCOMPARE(ledger.at(0).history.size(), 1);
+        QVERIFY(ledger.at(0).queuedAtMs > 0);
+        QCOMPARE(ledger.count(MessageState::Queued), 2);
+    }
+
+    void duplicateIdIsRefused()
+    {
+        MessageLedger ledger;
+        QCOMPARE(ledger.add(message(QStringLiteral("a"))), 0);
+        QCOMPARE(ledger.add(message(QStringLiteral("a"))), -1);
+        QCOMPARE(ledger.size(), 1);
+    }
+
+    void transitionsKeepHistoryTimesAndCounts()
+    {
+        MessageLedger ledger;
+        const int i = ledger.add(message(QStringLiteral("a")));
+        QSignalSpy changed(&ledger, &MessageLedger::entryChanged);
+        ledger.transition(i, MessageState::InFlight, 3);
+        ledger.transition(i, MessageState::RetryWaiting, 3, QStringLiteral("SERVICE_UNAVAILABLE"));
+        ledger.transition(i, MessageState::Queued);
+        ledger.transition(i, MessageState::InFlight, 4);
+        QTest::qWait(2);
+        ledger.transition(i, MessageState::Acked, 4);
+        ledger.transition(i, MessageState::Delivered, 4);
+
+        const LedgerEntry &e = ledger.at(i);
+        QCOMPARE(e.state, MessageState::Delivered);
+        QCOMPARE(e.history.size(), 7);
+        QCOMPARE(e.history.at(2).detail, QStringLiteral("SERVICE_UNAVAILABLE"));
+        QCOMPARE(e.history.at(4).connectionId, 4);
+        QCOMPARE(e.attempts, 2);
+        QCOMPARE(e.connectionId, 4);
+        for (int k = 1; k < e.history.size(); ++k)
+            QVERIFY(e.history.at(k).atMs >= e.history.at(k - 1).atMs);
+        QVERIFY(e.ackLatencyMs().has_value());
+        QVERIFY(*e.ackLatencyMs() >= 2);
+        QVERIFY(e.deliveryLatencyMs().has_value());
+        QCOMPARE(changed.count(), 6);
+        QCOMPARE(changed.at(0).at(1).value<MessageState>(), MessageState::Queued);
+        QCOMPARE(changed.at(0).at(2).value<MessageState>(), MessageState::InFlight);
+        QCOMPARE(ledger.count(MessageState::Delivered), 1);
+        QCOMPARE(ledger.count(MessageState::Queued), 0);
+        QCOMPARE(ledger.count(MessageState::InFlight), 0);
+    }
+
+    void latencyAbsentBeforeAck()
+    {
+        MessageLedger ledger;
+        const int i = ledger.add(message(QStringLiteral("a")));
+        QVERIFY(!ledger.at(i).ackLatencyMs());
+        ledger.transition(i, MessageState::InFlight, 1);
+        QVERIFY(!ledger.at(i).ackLatencyMs());
+        QVERIFY(!ledger.at(i).deliveryLatencyMs());
+    }
+
+    void outOfRangeTransitionIsIgnored()
+    {
+        MessageLedger ledger;
+        QSignalSpy changed(&ledger, &MessageLedger::entryChanged);
+        ledger.transition(5, MessageState::Acked);
+        ledger.transition(-1, MessageState::Acked);
+        QCOMPARE(changed.count(), 0);
+    }
+
+    void terminalStates_data()
+    {
+        QTest::addColumn<MessageState>("state");
+        QTest::addColumn<bool>("terminal");
+        QTest::newRow("Queued") << MessageState::Queued << false;
+        QTest::newRow("InFlight") << MessageState::InFlight << false;
+        QTest::newRow("RetryWaiting") << MessageState::RetryWaiting << false;
+        QTest::newRow("Acked") << MessageState::Acked << true;
+        QTest::newRow("Delivered") << MessageState::Delivered << true;
+        QTest::newRow("Nacked") << MessageState::Nacked << true;
+        QTest::newRow("Expired") << MessageState::Expired << true;
+        QTest::newRow("Failed") << MessageState::Failed << true;
+        QTest::newRow("Cancelled") << MessageState::Cancelled << true;
+    }
+    void terminalStates()
+    {
+        QFETCH(MessageState, state);
+        QFETCH(bool, terminal);
+        QCOMPARE(isTerminal(state), terminal);
+        QVERIFY(!stateName(state).isEmpty());
+    }
+
+    void clearEmptiesEverything()
+    {
+        MessageLedger ledger;
+        ledger.add(message(QStringLiteral("a")));
+        QSignalSpy cleared(&ledger, &MessageLedger::cleared);
+        ledger.clear();
+        QCOMPARE(cleared.count(), 1);
+        QCOMPARE(ledger.size(), 0);
+        QCOMPARE(ledger.count(MessageState::Queued), 0);
+        QCOMPARE(ledger.add(message(QStringLiteral("a"))), 0);
+    }
+
+    void windowIsClamped_data()
+    {
+        QTest::addColumn<int>("configured");
+        QTest::addColumn<int>("effective");
+        QTest::newRow("default") << 100 << 100;
+        QTest::newRow("lower") << 10 << 10;
+        QTest::newRow("higher is refused") << 1000 << 100;
+        QTest::newRow("zero") << 0 << 1;
+        QTest::newRow("negative") << -5 << 1;
+    }
+    void windowIsClamped()
+    {
+        QFETCH(int, configured);
+        QFETCH(int, effective);
+        ConnectionSettings settings;
+        settings.windowSize = configured;
+        QCOMPARE(effectiveWindow(settings), effective);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestClientLedger)
+#include "tst_client_ledger.moc"
