@@ -1,0 +1,800 @@
+#include "ComposerPanel.h"
+
+#include "ByteMeter.h"
+#include "JsonEditor.h"
+#include "common/Format.h"
+#include "common/UiLog.h"
+#include "common/UiSettings.h"
+#include "protocol/JsonCodec.h"
+#include "protocol/MessageIdGenerator.h"
+#include "protocol/Stanza.h"
+#include "protocol/Validation.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QCompleter>
+#include <QFontDatabase>
+#include <QGridLayout>
+#include <QHBoxLayout>
+#include <QInputDialog>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPlainTextEdit>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QRegularExpression>
+#include <QScrollArea>
+#include <QShortcut>
+#include <QSpinBox>
+#include <QStringListModel>
+#include <QStyle>
+#include <QTextBlock>
+#include <QToolButton>
+#include <QVBoxLayout>
+
+namespace ccs::ui {
+
+namespace {
+
+constexpr int kBulkChunk = 250; // messages handed to the session per event-loop pass
+constexpr int kHistorySize = 20;
+
+QLabel *makeErrorLabel(const QString &name, QWidget *parent)
+{
+    auto label = new QLabel(parent);
+    label->setObjectName(name);
+    label->setWordWrap(true);
+    label->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    label->hide();
+    return label;
+}
+
+QLabel *makeFieldLabel(const QString &text, QWidget *buddy, QWidget *parent)
+{
+    auto label = new QLabel(text, parent);
+    label->setBuddy(buddy);
+    return label;
+}
+
+bool isAnswered(MessageState state)
+{
+    return state == MessageState::Acked || isTerminal(state);
+}
+
+} // namespace
+
+ComposerPanel::ComposerPanel(QWidget *parent)
+    : QWidget(parent)
+{
+    setObjectName(QStringLiteral("composer"));
+    setAccessibleName(tr("Composer"));
+    m_revalidateTimer.setSingleShot(true);
+    m_revalidateTimer.setInterval(60); // coalesce keystrokes
+    connect(&m_revalidateTimer, &QTimer::timeout, this, &ComposerPanel::revalidate);
+    m_bulkTimer.setInterval(0);
+    connect(&m_bulkTimer, &QTimer::timeout, this, &ComposerPanel::submitCopiesChunk);
+
+    auto settings = openUiSettings();
+    m_history = settings->value(QStringLiteral("composer/recipients")).toStringList();
+
+    buildUi();
+    refreshTemplates(TemplateStore::welcomeName());
+    setState(ComposerState::welcome());
+    regenerateId();
+    revalidate();
+}
+
+ComposerPanel::~ComposerPanel() = default;
+
+void ComposerPanel::buildUi()
+{
+    auto outer = new QVBoxLayout(this);
+    outer->setContentsMargins(0, 0, 0, 0);
+    auto scroll = new QScrollArea(this);
+    scroll->setWidgetResizable(true);
+    scroll->setFrameShape(QFrame::NoFrame);
+    scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    outer->addWidget(scroll);
+    auto body = new QWidget(scroll);
+    scroll->setWidget(body);
+
+    auto grid = new QGridLayout(body);
+    grid->setContentsMargins(10, 8, 10, 8);
+    grid->setHorizontalSpacing(8);
+    grid->setVerticalSpacing(4);
+    grid->setColumnStretch(1, 1);
+    int row = 0;
+
+    auto heading = new QLabel(tr("Compose"), body);
+    QFont headingFont = heading->font();
+    headingFont.setBold(true);
+    heading->setFont(headingFont);
+    grid->addWidget(heading, row++, 0, 1, 2);
+
+    // Recipient
+    m_recipient = new QComboBox(body);
+    m_recipient->setObjectName(QStringLiteral("recipientEdit"));
+    m_recipient->setEditable(true);
+    m_recipient->setInsertPolicy(QComboBox::NoInsert);
+    m_recipient->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+    m_recipient->setMinimumContentsLength(12);
+    m_recipient->lineEdit()->setPlaceholderText(tr("registration token or /topics/name"));
+    m_recipient->setToolTip(tr("The device's registration token, a notification key, or /topics/NAME"));
+    m_recipient->setAccessibleName(tr("Recipient"));
+    m_completionModel = new QStringListModel(this);
+    auto completer = new QCompleter(m_completionModel, this);
+    completer->setCaseSensitivity(Qt::CaseInsensitive);
+    completer->setFilterMode(Qt::MatchContains);
+    m_recipient->setCompleter(completer);
+    grid->addWidget(makeFieldLabel(tr("&To"), m_recipient, body), row, 0);
+    grid->addWidget(m_recipient, row++, 1);
+    m_recipientError = makeErrorLabel(QStringLiteral("recipientError"), body);
+    grid->addWidget(m_recipientError, row++, 1);
+
+    // Message id
+    auto idRow = new QHBoxLayout;
+    m_messageId = new QLineEdit(body);
+    m_messageId->setObjectName(QStringLiteral("messageIdEdit"));
+    m_messageId->setToolTip(tr("Unique per sender. Generated for you; edit it if you need a specific id."));
+    m_messageId->setAccessibleName(tr("Message id"));
+    m_messageId->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
+    m_regenerate = new QToolButton(body);
+    m_regenerate->setObjectName(QStringLiteral("regenerateIdButton"));
+    m_regenerate->setText(QStringLiteral("↻"));
+    m_regenerate->setToolTip(tr("Generate a new message id (Ctrl+R)"));
+    m_regenerate->setAccessibleName(tr("New message id"));
+    m_regenerate->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_R));
+    idRow->addWidget(m_messageId, 1);
+    idRow->addWidget(m_regenerate);
+    grid->addWidget(makeFieldLabel(tr("&Id"), m_messageId, body), row, 0);
+    grid->addLayout(idRow, row++, 1);
+    m_messageIdError = makeErrorLabel(QStringLiteral("messageIdError"), body);
+    grid->addWidget(m_messageIdError, row++, 1);
+
+    // Data
+    m_data = new JsonEditor(body);
+    m_data->setObjectName(QStringLiteral("dataEditor"));
+    m_data->setAccessibleName(tr("Data JSON"));
+    m_data->setToolTip(tr("The data payload: a JSON object of string values. Ctrl+Shift+F reformats."));
+    m_data->setPlaceholderText(tr("{ \"key\": \"value\" }"));
+    auto dataLabel = makeFieldLabel(tr("&Data"), m_data, body);
+    grid->addWidget(dataLabel, row, 0, Qt::AlignTop | Qt::AlignLeft);
+    const int dataRow = row;
+    grid->addWidget(m_data, row++, 1);
+    m_byteMeter = new ByteMeter(body);
+    m_byteMeter->setObjectName(QStringLiteral("byteMeter"));
+    m_byteMeter->setLimit(kMaxDataBytes);
+    grid->addWidget(m_byteMeter, row++, 1);
+    m_dataError = makeErrorLabel(QStringLiteral("dataError"), body);
+    grid->addWidget(m_dataError, row++, 1);
+
+    // Notification
+    m_notificationEnabled = new QCheckBox(tr("&Notification"), body);
+    m_notificationEnabled->setObjectName(QStringLiteral("notificationToggle"));
+    m_notificationEnabled->setToolTip(tr("Add a notification object (title, body, icon, sound, ...)"));
+    grid->addWidget(m_notificationEnabled, row++, 0, 1, 2);
+    m_notification = new JsonEditor(body);
+    m_notification->setObjectName(QStringLiteral("notificationEditor"));
+    m_notification->setAccessibleName(tr("Notification JSON"));
+    m_notification->setToolTip(tr("The notification object"));
+    m_notification->setVisible(false);
+    grid->addWidget(m_notification, row++, 1);
+    m_notificationError = makeErrorLabel(QStringLiteral("notificationError"), body);
+    grid->addWidget(m_notificationError, row++, 1);
+
+    // Options
+    m_collapseKey = new QLineEdit(body);
+    m_collapseKey->setObjectName(QStringLiteral("collapseKeyEdit"));
+    m_collapseKey->setPlaceholderText(tr("none"));
+    m_collapseKey->setToolTip(tr("Messages with the same collapse key replace each other while waiting "
+                                 "(at most 4 distinct keys per device)"));
+    m_collapseKey->setAccessibleName(tr("Collapse key"));
+    grid->addWidget(makeFieldLabel(tr("&Collapse key"), m_collapseKey, body), row, 0);
+    grid->addWidget(m_collapseKey, row++, 1);
+
+    auto ttlRow = new QHBoxLayout;
+    m_ttlValue = new QSpinBox(body);
+    m_ttlValue->setObjectName(QStringLiteral("ttlSpin"));
+    m_ttlValue->setRange(0, 99999);
+    m_ttlValue->setAccessibleName(tr("Time to live"));
+    m_ttlValue->setToolTip(tr("How long CCS keeps the message for an offline device (0 to 4 weeks)"));
+    m_ttlUnit = new QComboBox(body);
+    m_ttlUnit->setObjectName(QStringLiteral("ttlUnitCombo"));
+    m_ttlUnit->setAccessibleName(tr("Time to live unit"));
+    m_ttlUnit->addItem(tr("default (4 weeks)"), int(TtlUnit::Default));
+    m_ttlUnit->addItem(tr("seconds"), int(TtlUnit::Seconds));
+    m_ttlUnit->addItem(tr("minutes"), int(TtlUnit::Minutes));
+    m_ttlUnit->addItem(tr("hours"), int(TtlUnit::Hours));
+    m_ttlUnit->addItem(tr("days"), int(TtlUnit::Days));
+    m_ttlUnit->addItem(tr("weeks"), int(TtlUnit::Weeks));
+    m_ttlHuman = new QLabel(body);
+    m_ttlHuman->setObjectName(QStringLiteral("ttlHuman"));
+    m_ttlHuman->setForegroundRole(QPalette::PlaceholderText);
+    ttlRow->addWidget(m_ttlValue);
+    ttlRow->addWidget(m_ttlUnit);
+    ttlRow->addWidget(m_ttlHuman, 1);
+    grid->addWidget(makeFieldLabel(tr("T&TL"), m_ttlValue, body), row, 0);
+    grid->addLayout(ttlRow, row++, 1);
+
+    m_priority = new QComboBox(body);
+    m_priority->setObjectName(QStringLiteral("priorityCombo"));
+    m_priority->setAccessibleName(tr("Priority"));
+    m_priority->setToolTip(tr("high wakes a sleeping device; normal may wait"));
+    m_priority->addItem(tr("default"), QString());
+    m_priority->addItem(tr("normal"), QStringLiteral("normal"));
+    m_priority->addItem(tr("high"), QStringLiteral("high"));
+    grid->addWidget(makeFieldLabel(tr("&Priority"), m_priority, body), row, 0);
+    grid->addWidget(m_priority, row++, 1, Qt::AlignLeft);
+
+    auto flags = new QHBoxLayout;
+    m_delayWhileIdle = new QCheckBox(tr("Delay while idle"), body);
+    m_delayWhileIdle->setObjectName(QStringLiteral("delayWhileIdleCheck"));
+    m_delayWhileIdle->setToolTip(tr("Hold the message until the device becomes active"));
+    m_receipt = new QCheckBox(tr("Delivery &receipt"), body);
+    m_receipt->setObjectName(QStringLiteral("receiptCheck"));
+    m_receipt->setToolTip(tr("Ask CCS for a receipt when the device gets the message"));
+    m_dryRun = new QCheckBox(tr("Dry run"), body);
+    m_dryRun->setObjectName(QStringLiteral("dryRunCheck"));
+    m_dryRun->setToolTip(tr("Let CCS check the message without delivering it"));
+    flags->addWidget(m_delayWhileIdle);
+    flags->addWidget(m_receipt);
+    flags->addWidget(m_dryRun);
+    flags->addStretch();
+    grid->addLayout(flags, row++, 0, 1, 2);
+    m_optionsError = makeErrorLabel(QStringLiteral("optionsError"), body);
+    grid->addWidget(m_optionsError, row++, 0, 1, 2);
+
+    // Templates
+    auto templateRow = new QHBoxLayout;
+    m_templates = new QComboBox(body);
+    m_templates->setObjectName(QStringLiteral("templateCombo"));
+    m_templates->setAccessibleName(tr("Template"));
+    m_templates->setToolTip(tr("Load a saved template into the composer"));
+    m_saveTemplate = new QToolButton(body);
+    m_saveTemplate->setObjectName(QStringLiteral("saveTemplateButton"));
+    m_saveTemplate->setIcon(style()->standardIcon(QStyle::SP_DialogSaveButton));
+    m_saveTemplate->setToolTip(tr("Save the composer as a named template"));
+    m_saveTemplate->setAccessibleName(tr("Save template"));
+    m_deleteTemplate = new QToolButton(body);
+    m_deleteTemplate->setObjectName(QStringLiteral("deleteTemplateButton"));
+    m_deleteTemplate->setIcon(style()->standardIcon(QStyle::SP_TrashIcon));
+    m_deleteTemplate->setToolTip(tr("Delete the selected template"));
+    m_deleteTemplate->setAccessibleName(tr("Delete template"));
+    templateRow->addWidget(m_templates, 1);
+    templateRow->addWidget(m_saveTemplate);
+    templateRow->addWidget(m_deleteTemplate);
+    grid->addWidget(makeFieldLabel(tr("Te&mplate"), m_templates, body), row, 0);
+    grid->addLayout(templateRow, row++, 1);
+
+    // Preview
+    m_previewToggle = new QToolButton(body);
+    m_previewToggle->setObjectName(QStringLiteral("previewToggle"));
+    m_previewToggle->setText(tr("Stanza preview"));
+    m_previewToggle->setCheckable(true);
+    m_previewToggle->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
+    m_previewToggle->setArrowType(Qt::RightArrow);
+    m_previewToggle->setAutoRaise(true);
+    m_previewToggle->setToolTip(tr("Show the exact XMPP stanza that will be sent"));
+    grid->addWidget(m_previewToggle, row++, 0, 1, 2, Qt::AlignLeft);
+    m_preview = new QPlainTextEdit(body);
+    m_preview->setObjectName(QStringLiteral("stanzaPreview"));
+    m_preview->setReadOnly(true);
+    m_preview->setAccessibleName(tr("Stanza preview"));
+    m_preview->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
+    m_preview->setMaximumHeight(m_preview->fontMetrics().lineSpacing() * 7 + 10);
+    m_preview->setVisible(false);
+    grid->addWidget(m_preview, row++, 0, 1, 2);
+
+    // Send
+    auto sendRow = new QHBoxLayout;
+    m_send = new QPushButton(tr("Send"), body);
+    m_send->setObjectName(QStringLiteral("sendButton"));
+    m_send->setDefault(true);
+    m_send->setIcon(style()->standardIcon(QStyle::SP_ArrowRight));
+    m_send->setToolTip(tr("Send the message (Ctrl+Return)"));
+    m_send->setAccessibleName(tr("Send"));
+    m_copies = new QSpinBox(body);
+    m_copies->setObjectName(QStringLiteral("copiesSpin"));
+    m_copies->setRange(2, 1000000);
+    m_copies->setValue(100);
+    m_copies->setPrefix(QStringLiteral("× "));
+    m_copies->setAccessibleName(tr("Number of copies"));
+    m_copies->setToolTip(tr("How many copies Send copies sends, each with its own message id"));
+    m_sendCopies = new QPushButton(tr("Send copies"), body);
+    m_sendCopies->setObjectName(QStringLiteral("sendCopiesButton"));
+    m_sendCopies->setToolTip(tr("Send N copies of this message (Ctrl+Shift+Return)"));
+    sendRow->addWidget(m_send);
+    sendRow->addStretch();
+    sendRow->addWidget(m_copies);
+    sendRow->addWidget(m_sendCopies);
+    grid->addLayout(sendRow, row++, 0, 1, 2);
+    m_summary = makeErrorLabel(QStringLiteral("composerSummary"), body);
+    grid->addWidget(m_summary, row++, 0, 1, 2);
+
+    m_bulkRow = new QWidget(body);
+    auto bulkLayout = new QGridLayout(m_bulkRow);
+    bulkLayout->setContentsMargins(0, 0, 0, 0);
+    m_bulkProgress = new QProgressBar(m_bulkRow);
+    m_bulkProgress->setObjectName(QStringLiteral("copiesProgress"));
+    m_bulkProgress->setAccessibleName(tr("Copies answered"));
+    m_bulkProgress->setTextVisible(false);
+    m_bulkProgress->setMaximumHeight(8);
+    m_bulkCancel = new QPushButton(tr("Cancel"), m_bulkRow);
+    m_bulkCancel->setObjectName(QStringLiteral("cancelCopiesButton"));
+    m_bulkCancel->setToolTip(tr("Stop sending copies and withdraw those still queued"));
+    m_bulkLabel = new QLabel(m_bulkRow);
+    m_bulkLabel->setObjectName(QStringLiteral("copiesLabel"));
+    m_bulkLabel->setForegroundRole(QPalette::PlaceholderText);
+    bulkLayout->addWidget(m_bulkProgress, 0, 0);
+    bulkLayout->addWidget(m_bulkCancel, 0, 1, 2, 1);
+    bulkLayout->addWidget(m_bulkLabel, 1, 0);
+    m_bulkRow->hide();
+    grid->addWidget(m_bulkRow, row++, 0, 1, 2);
+    grid->setRowStretch(dataRow, 3);
+
+    auto sendShortcut = new QShortcut(QKeySequence(Qt::CTRL | Qt::Key_Return), this);
+    sendShortcut->setContext(Qt::WindowShortcut);
+    connect(sendShortcut, &QShortcut::activated, this, &ComposerPanel::send);
+    auto sendShortcut2 = new QShortcut(QKeySequence(Qt::CTRL | Qt::Key_Enter), this);
+    sendShortcut2->setContext(Qt::WindowShortcut);
+    connect(sendShortcut2, &QShortcut::activated, this, &ComposerPanel::send);
+    auto copiesShortcut = new QShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_Return), this);
+    copiesShortcut->setContext(Qt::WindowShortcut);
+    connect(copiesShortcut, &QShortcut::activated, this, [this] { sendCopies(m_copies->value()); });
+
+    connect(m_send, &QPushButton::clicked, this, &ComposerPanel::send);
+    connect(m_sendCopies, &QPushButton::clicked, this, [this] { sendCopies(m_copies->value()); });
+    connect(m_bulkCancel, &QPushButton::clicked, this, &ComposerPanel::cancelCopies);
+    connect(m_regenerate, &QToolButton::clicked, this, &ComposerPanel::regenerateId);
+    connect(m_notificationEnabled, &QCheckBox::toggled, this, [this](bool on) {
+        m_notification->setVisible(on);
+        scheduleRevalidate();
+    });
+    connect(m_previewToggle, &QToolButton::toggled, this, [this](bool on) {
+        m_preview->setVisible(on);
+        m_previewToggle->setArrowType(on ? Qt::DownArrow : Qt::RightArrow);
+    });
+    connect(m_ttlUnit, &QComboBox::currentIndexChanged, this, [this] {
+        m_ttlValue->setEnabled(TtlUnit(m_ttlUnit->currentData().toInt()) != TtlUnit::Default);
+        scheduleRevalidate();
+    });
+    connect(
+        m_templates, &QComboBox::activated, this, [this](int i) { loadTemplate(m_templates->itemText(i)); });
+    connect(m_saveTemplate, &QToolButton::clicked, this, &ComposerPanel::saveTemplate);
+    connect(m_deleteTemplate, &QToolButton::clicked, this, &ComposerPanel::deleteTemplate);
+
+    for (QLineEdit *edit : {m_recipient->lineEdit(), m_messageId, m_collapseKey})
+        connect(edit, &QLineEdit::textChanged, this, &ComposerPanel::scheduleRevalidate);
+    connect(m_data, &QPlainTextEdit::textChanged, this, &ComposerPanel::scheduleRevalidate);
+    connect(m_notification, &QPlainTextEdit::textChanged, this, &ComposerPanel::scheduleRevalidate);
+    connect(m_ttlValue, &QSpinBox::valueChanged, this, &ComposerPanel::scheduleRevalidate);
+    connect(m_priority, &QComboBox::currentIndexChanged, this, &ComposerPanel::scheduleRevalidate);
+    for (QCheckBox *box : {m_delayWhileIdle, m_receipt, m_dryRun})
+        connect(box, &QCheckBox::toggled, this, &ComposerPanel::scheduleRevalidate);
+
+    refreshRecipients();
+}
+
+void ComposerPanel::setSession(CcsSession *session)
+{
+    if (m_ledgerConnection)
+        disconnect(m_ledgerConnection);
+    m_session = session;
+    if (session)
+        m_ledgerConnection
+            = connect(session->ledger(), &MessageLedger::entryChanged, this, &ComposerPanel::onLedgerChanged);
+}
+
+void ComposerPanel::setKnownDevices(const QList<QPair<QString, QString>> &devices)
+{
+    m_devices = devices;
+    refreshRecipients();
+}
+
+void ComposerPanel::refreshRecipients()
+{
+    const QString current = m_recipient->currentText();
+    QSignalBlocker blocker(m_recipient);
+    m_recipient->clear();
+    QStringList completions;
+    for (const auto &[token, name] : std::as_const(m_devices)) {
+        m_recipient->addItem(name.isEmpty() ? token : QStringLiteral("%1  —  %2").arg(token, name), token);
+        m_recipient->setItemData(m_recipient->count() - 1, name, Qt::ToolTipRole);
+        completions << token;
+    }
+    for (const QString &h : std::as_const(m_history)) {
+        if (!completions.contains(h)) {
+            m_recipient->addItem(h, h);
+            completions << h;
+        }
+    }
+    m_completionModel->setStringList(completions);
+    m_recipient->setCurrentIndex(-1);
+    m_recipient->setEditText(current);
+    // The list shows "token — name"; the field keeps only the token.
+    disconnect(m_recipient, &QComboBox::activated, this, nullptr);
+    connect(m_recipient, &QComboBox::activated, this,
+        [this](int index) { m_recipient->setEditText(m_recipient->itemData(index).toString()); });
+}
+
+void ComposerPanel::rememberRecipient(const QString &to)
+{
+    m_history.removeAll(to);
+    m_history.prepend(to);
+    while (m_history.size() > kHistorySize)
+        m_history.removeLast();
+    openUiSettings()->setValue(QStringLiteral("composer/recipients"), m_history);
+    refreshRecipients();
+}
+
+ComposerState ComposerPanel::state() const
+{
+    ComposerState s;
+    s.to = m_recipient->currentText().trimmed();
+    s.dataText = m_data->toPlainText();
+    s.notificationEnabled = m_notificationEnabled->isChecked();
+    s.notificationText = m_notification->toPlainText();
+    s.collapseKey = m_collapseKey->text();
+    s.ttlUnit = TtlUnit(m_ttlUnit->currentData().toInt());
+    s.ttlValue = m_ttlValue->value();
+    s.priority = m_priority->currentData().toString();
+    s.delayWhileIdle = m_delayWhileIdle->isChecked();
+    s.deliveryReceipt = m_receipt->isChecked();
+    s.dryRun = m_dryRun->isChecked();
+    return s;
+}
+
+void ComposerPanel::setState(const ComposerState &s)
+{
+    if (!s.to.isEmpty())
+        m_recipient->setEditText(s.to);
+    m_data->setPlainText(s.dataText);
+    m_notificationEnabled->setChecked(s.notificationEnabled);
+    m_notification->setPlainText(s.notificationText);
+    m_collapseKey->setText(s.collapseKey);
+    m_ttlUnit->setCurrentIndex(std::max(0, m_ttlUnit->findData(int(s.ttlUnit))));
+    m_ttlValue->setValue(s.ttlValue);
+    m_ttlValue->setEnabled(s.ttlUnit != TtlUnit::Default);
+    m_priority->setCurrentIndex(std::max(0, m_priority->findData(s.priority)));
+    m_delayWhileIdle->setChecked(s.delayWhileIdle);
+    m_receipt->setChecked(s.deliveryReceipt);
+    m_dryRun->setChecked(s.dryRun);
+    scheduleRevalidate();
+}
+
+QString ComposerPanel::messageId() const
+{
+    return m_messageId->text();
+}
+
+void ComposerPanel::setMessageId(const QString &id)
+{
+    m_messageId->setText(id);
+}
+
+void ComposerPanel::regenerateId()
+{
+    m_messageId->setText(MessageIdGenerator::next());
+}
+
+void ComposerPanel::scheduleRevalidate()
+{
+    if (!m_loadingTemplate)
+        m_revalidateTimer.start();
+}
+
+bool ComposerPanel::buildMessage(DownstreamMessage *out, QList<Problem> *problems) const
+{
+    QList<Problem> found;
+    QJsonObject request;
+    request.insert(QStringLiteral("to"), m_recipient->currentText().trimmed());
+    request.insert(QStringLiteral("message_id"), m_messageId->text().trimmed());
+
+    auto parseEditor = [&](JsonEditor *editor, const QString &field, bool enabled) {
+        const QString text = editor->toPlainText();
+        if (!enabled || text.trimmed().isEmpty())
+            return;
+        QJsonObject object;
+        ParseError error;
+        if (!json::parseObject(text.toUtf8(), &object, &error)) {
+            found.append({field, tr("%1 is not valid JSON: %2").arg(field, error.message)});
+            return;
+        }
+        request.insert(field, object);
+    };
+    parseEditor(m_data, QStringLiteral("data"), true);
+    parseEditor(m_notification, QStringLiteral("notification"), m_notificationEnabled->isChecked());
+
+    if (!m_collapseKey->text().isEmpty())
+        request.insert(QStringLiteral("collapse_key"), m_collapseKey->text());
+    const auto unit = TtlUnit(m_ttlUnit->currentData().toInt());
+    if (unit != TtlUnit::Default)
+        request.insert(
+            QStringLiteral("time_to_live"), double(qint64(m_ttlValue->value()) * ttlUnitSeconds(unit)));
+    if (!m_priority->currentData().toString().isEmpty())
+        request.insert(QStringLiteral("priority"), m_priority->currentData().toString());
+    if (m_delayWhileIdle->isChecked())
+        request.insert(QStringLiteral("delay_while_idle"), true);
+    if (m_receipt->isChecked())
+        request.insert(QStringLiteral("delivery_receipt_requested"), true);
+    if (m_dryRun->isChecked())
+        request.insert(QStringLiteral("dry_run"), true);
+
+    // Field rules only make sense once the JSON parses.
+    if (found.isEmpty()) {
+        const auto failures = validateDownstreamAll(request);
+        for (const ValidationFailure &f : failures)
+            found.append({f.field, f.userMessage()});
+    }
+    if (problems)
+        *problems = found;
+    if (!found.isEmpty())
+        return false;
+    if (out)
+        *out = DownstreamMessage::fromJson(request);
+    return true;
+}
+
+void ComposerPanel::revalidate()
+{
+    m_revalidateTimer.stop();
+    DownstreamMessage message;
+    QList<Problem> problems;
+    const bool valid = buildMessage(&message, &problems);
+    // The meter counts what CCS counts, even while other fields are wrong.
+    QJsonObject data;
+    ParseError ignored;
+    if (json::parseObject(m_data->toPlainText().toUtf8(), &data, &ignored))
+        m_byteMeter->setBytes(dataPayloadBytes(data));
+    else if (m_data->toPlainText().trimmed().isEmpty())
+        m_byteMeter->setBytes(0);
+    const QString unitText = TtlUnit(m_ttlUnit->currentData().toInt()) == TtlUnit::Default
+        ? QString()
+        : QStringLiteral("= %1").arg(formatTtl(
+            qint64(m_ttlValue->value()) * ttlUnitSeconds(TtlUnit(m_ttlUnit->currentData().toInt()))));
+    m_ttlHuman->setText(unitText);
+    showProblems(problems);
+    updatePreview(valid ? &message : nullptr);
+    m_send->setEnabled(valid && !isSendingCopies());
+    m_sendCopies->setEnabled(valid && !isSendingCopies());
+}
+
+void ComposerPanel::showProblems(const QList<Problem> &problems)
+{
+    m_problems = problems;
+    const QColor red = stateColor(MessageState::Failed, palette());
+    auto show = [&](QLabel *label, const QStringList &lines) {
+        label->setVisible(!lines.isEmpty());
+        label->setText(lines.join(QLatin1Char('\n')));
+        QPalette p = label->palette();
+        p.setColor(QPalette::WindowText, red);
+        label->setPalette(p);
+    };
+    QStringList toLines, idLines, dataLines, notificationLines, optionLines;
+    QList<JsonEditor::Mark> dataMarks, notificationMarks;
+    for (const Problem &p : problems) {
+        const QString top = p.field.section(QLatin1Char('.'), 0, 0);
+        const QString key = p.field.section(QLatin1Char('.'), 1);
+        if (top == QLatin1String("to") || top == QLatin1String("registration_ids")) {
+            toLines << p.message;
+        } else if (top == QLatin1String("message_id")) {
+            idLines << p.message;
+        } else if (top == QLatin1String("data") || top == QLatin1String("notification")) {
+            const bool isData = top == QLatin1String("data");
+            JsonEditor *editor = isData ? m_data : m_notification;
+            (isData ? dataLines : notificationLines) << p.message;
+            JsonEditor::Mark mark;
+            mark.message = p.message;
+            if (!key.isEmpty()) {
+                mark.position = editor->findKey(key.section(QLatin1Char('.'), 0, 0));
+                mark.length = int(key.section(QLatin1Char('.'), 0, 0).size()) + 2;
+            } else {
+                // A syntax error: the codec names line:column; mark from there.
+                static const QRegularExpression lineColumn(
+                    QStringLiteral("line (\\d+)(?::|,? column )(\\d+)"));
+                const auto m = lineColumn.match(p.message);
+                if (m.hasMatch()) {
+                    const QTextBlock block = editor->document()->findBlockByNumber(m.captured(1).toInt() - 1);
+                    mark.position = block.isValid() ? block.position() + m.captured(2).toInt() - 1 : 0;
+                    mark.length = 1;
+                } else {
+                    mark.position = 0;
+                    mark.length = int(editor->toPlainText().size());
+                }
+            }
+            if (mark.position >= 0)
+                (isData ? dataMarks : notificationMarks).append(mark);
+        } else {
+            optionLines << p.message;
+        }
+    }
+    show(m_recipientError, toLines);
+    show(m_messageIdError, idLines);
+    show(m_dataError, dataLines);
+    show(m_notificationError, notificationLines);
+    show(m_optionsError, optionLines);
+    m_data->setMarks(dataMarks);
+    m_notification->setMarks(notificationMarks);
+    if (problems.isEmpty())
+        m_summary->hide();
+    else
+        show(m_summary,
+            {problems.size() == 1 ? tr("Fix the problem above before sending.")
+                                  : tr("Fix the %1 problems above before sending.").arg(problems.size())});
+}
+
+void ComposerPanel::updatePreview(const DownstreamMessage *message)
+{
+    if (!message) {
+        m_preview->setPlainText(tr("(no stanza while the message is invalid)"));
+        return;
+    }
+    m_preview->setPlainText(
+        QString::fromUtf8(stanza::gcmMessage(message->messageId, message->toJsonBytes())));
+}
+
+bool ComposerPanel::send()
+{
+    revalidate();
+    DownstreamMessage message;
+    if (!buildMessage(&message))
+        return false; // the problems are on screen; nothing is sent
+    if (!m_session) {
+        showProblems({{QStringLiteral("to"), tr("There is no session to send with.")}});
+        return false;
+    }
+    ValidationFailure failure;
+    if (!m_session->send(message, &failure)) {
+        showProblems({{failure.field, failure.userMessage()}});
+        return false;
+    }
+    rememberRecipient(message.to);
+    Q_EMIT messageSent(message.messageId);
+    regenerateId();
+    return true;
+}
+
+void ComposerPanel::sendCopies(int copies)
+{
+    revalidate();
+    if (isSendingCopies() || !m_session || !buildMessage(&m_bulkMessage))
+        return;
+    m_bulkIds.clear();
+    m_bulkTotal = std::max(1, copies);
+    m_bulkSubmitted = m_bulkAnswered = m_bulkCancelled = 0;
+    m_bulkProgress->setRange(0, m_bulkTotal);
+    m_bulkProgress->setValue(0);
+    m_bulkRow->show();
+    m_bulkCancel->setEnabled(true);
+    m_send->setEnabled(false);
+    m_sendCopies->setEnabled(false);
+    rememberRecipient(m_bulkMessage.to);
+    m_bulkTimer.start();
+    updateBulkProgress();
+}
+
+void ComposerPanel::submitCopiesChunk()
+{
+    if (!m_session) {
+        m_bulkTimer.stop();
+        return;
+    }
+    const int end = std::min(m_bulkTotal, m_bulkSubmitted + kBulkChunk);
+    for (; m_bulkSubmitted < end; ++m_bulkSubmitted) {
+        DownstreamMessage copy = m_bulkMessage;
+        copy.messageId = MessageIdGenerator::next();
+        m_bulkIds.insert(copy.messageId);
+        ValidationFailure failure;
+        if (!m_session->send(copy, &failure)) {
+            m_bulkIds.remove(copy.messageId);
+            ++m_bulkCancelled;
+        }
+    }
+    if (m_bulkSubmitted >= m_bulkTotal)
+        m_bulkTimer.stop();
+    updateBulkProgress();
+}
+
+void ComposerPanel::cancelCopies()
+{
+    m_bulkTimer.stop();
+    m_bulkCancelled += m_bulkTotal - m_bulkSubmitted;
+    m_bulkTotal = m_bulkSubmitted;
+    if (m_session) {
+        // A copy: each cancel() comes back through onLedgerChanged, which edits m_bulkIds.
+        const QStringList ids = m_bulkIds.values();
+        for (const QString &id : ids) {
+            if (m_session->cancel(id))
+                ++m_bulkCancelled;
+        }
+    }
+    updateBulkProgress();
+}
+
+void ComposerPanel::onLedgerChanged(int index, MessageState from, MessageState to)
+{
+    if (m_bulkIds.isEmpty() || !m_session || isAnswered(from) || !isAnswered(to))
+        return;
+    const LedgerEntry &entry = m_session->ledger()->at(index);
+    if (to == MessageState::Cancelled) {
+        m_bulkIds.remove(entry.message.messageId);
+        return; // counted by cancelCopies()
+    }
+    if (m_bulkIds.remove(entry.message.messageId)) {
+        ++m_bulkAnswered;
+        if (m_bulkAnswered % 50 == 0 || m_bulkIds.isEmpty())
+            updateBulkProgress();
+    }
+}
+
+void ComposerPanel::updateBulkProgress()
+{
+    m_bulkProgress->setMaximum(std::max(1, m_bulkTotal));
+    m_bulkProgress->setValue(std::min(m_bulkAnswered + m_bulkCancelled, m_bulkProgress->maximum()));
+    QString text = tr("%1 of %2 answered").arg(formatCount(m_bulkAnswered), formatCount(m_bulkTotal));
+    if (m_bulkSubmitted < m_bulkTotal)
+        text += tr(" · %1 handed to the session").arg(formatCount(m_bulkSubmitted));
+    if (m_bulkCancelled)
+        text += tr(" · %1 cancelled").arg(formatCount(m_bulkCancelled));
+    m_bulkLabel->setText(text);
+    const bool done
+        = !m_bulkTimer.isActive() && (m_bulkIds.isEmpty() || m_bulkAnswered + m_bulkCancelled >= m_bulkTotal);
+    if (done && m_bulkTotal > 0) {
+        m_bulkCancel->setEnabled(false);
+        m_bulkIds.clear();
+        const int answered = m_bulkAnswered, cancelled = m_bulkCancelled;
+        m_bulkSubmitted = m_bulkAnswered = 0; // no longer "sending"
+        m_bulkTotal = 0;
+        m_bulkLabel->setText(
+            tr("Done: %1 answered, %2 cancelled").arg(formatCount(answered), formatCount(cancelled)));
+        revalidate();
+        Q_EMIT copiesFinished(answered, cancelled);
+    }
+}
+
+void ComposerPanel::refreshTemplates(const QString &select)
+{
+    QSignalBlocker blocker(m_templates);
+    m_templates->clear();
+    m_templates->addItems(m_templateStore.names());
+    const int i = m_templates->findText(select);
+    m_templates->setCurrentIndex(i);
+    m_deleteTemplate->setEnabled(m_templates->count() > 1);
+}
+
+void ComposerPanel::loadTemplate(const QString &name)
+{
+    ComposerState s;
+    if (!m_templateStore.load(name, &s))
+        return;
+    if (s.to.isEmpty())
+        s.to = m_recipient->currentText();
+    m_loadingTemplate = true;
+    setState(s);
+    m_loadingTemplate = false;
+    revalidate();
+}
+
+void ComposerPanel::saveTemplate()
+{
+    bool ok = false;
+    const QString name = QInputDialog::getText(
+        this, tr("Save template"), tr("Template name:"), QLineEdit::Normal, m_templates->currentText(), &ok);
+    if (!ok || name.trimmed().isEmpty())
+        return;
+    QString error;
+    if (!m_templateStore.save(name, state(), &error)) {
+        showProblems({{QStringLiteral("template"), error}});
+        return;
+    }
+    refreshTemplates(name.trimmed());
+}
+
+void ComposerPanel::deleteTemplate()
+{
+    const QString name = m_templates->currentText();
+    if (m_templateStore.remove(name))
+        refreshTemplates(TemplateStore::welcomeName());
+}
+
+} // namespace ccs::ui

@@ -1,0 +1,136 @@
+#pragma once
+
+#include "ComposerState.h"
+#include "client/CcsSession.h"
+
+#include <QPointer>
+#include <QSet>
+#include <QTimer>
+#include <QWidget>
+
+class QCheckBox;
+class QComboBox;
+class QLabel;
+class QLineEdit;
+class QPlainTextEdit;
+class QProgressBar;
+class QPushButton;
+class QSpinBox;
+class QStringListModel;
+class QToolButton;
+
+namespace ccs::ui {
+
+class ByteMeter;
+class JsonEditor;
+
+// Builds one downstream message: recipient, id, data and notification JSON,
+// options, a live preview of the stanza, templates; sends one or N copies.
+// Invalid input is marked where it is, with why, and nothing is sent.
+class ComposerPanel : public QWidget
+{
+    Q_OBJECT
+public:
+    struct Problem {
+        QString field; // JSON path ("data.from", "time_to_live") or "data"/"notification" for syntax
+        QString message; // a sentence a person can act on
+    };
+
+    explicit ComposerPanel(QWidget *parent = nullptr);
+    ~ComposerPanel() override;
+
+    void setSession(CcsSession *session);
+    // Tokens with friendly names, offered first in the recipient list.
+    void setKnownDevices(const QList<QPair<QString, QString>> &devices);
+
+    ComposerState state() const;
+    void setState(const ComposerState &state);
+    QString messageId() const;
+    void setMessageId(const QString &id);
+
+    // Validates the form now; the message when valid.
+    bool buildMessage(DownstreamMessage *out, QList<Problem> *problems = nullptr) const;
+    const QList<Problem> &problems() const { return m_problems; }
+
+    bool isSendingCopies() const { return m_bulkTimer.isActive() || m_bulkAnswered < m_bulkSubmitted; }
+
+public Q_SLOTS:
+    bool send();
+    void sendCopies(int copies);
+    void cancelCopies();
+    void regenerateId();
+
+Q_SIGNALS:
+    void messageSent(const QString &messageId);
+    void copiesFinished(int answered, int cancelled);
+
+private:
+    void buildUi();
+    void revalidate();
+    void scheduleRevalidate();
+    void showProblems(const QList<Problem> &problems);
+    void updatePreview(const DownstreamMessage *message);
+    void updateTtlLabel();
+    void rememberRecipient(const QString &to);
+    void refreshRecipients();
+    void refreshTemplates(const QString &select = {});
+    void loadTemplate(const QString &name);
+    void saveTemplate();
+    void deleteTemplate();
+    void submitCopiesChunk();
+    void onLedgerChanged(int index, MessageState from, MessageState to);
+    void updateBulkProgress();
+
+    QPointer<CcsSession> m_session;
+    QMetaObject::Connection m_ledgerConnection;
+
+    QComboBox *m_recipient = nullptr;
+    QLabel *m_recipientError = nullptr;
+    QLineEdit *m_messageId = nullptr;
+    QToolButton *m_regenerate = nullptr;
+    QLabel *m_messageIdError = nullptr;
+    JsonEditor *m_data = nullptr;
+    ByteMeter *m_byteMeter = nullptr;
+    QLabel *m_dataError = nullptr;
+    QCheckBox *m_notificationEnabled = nullptr;
+    JsonEditor *m_notification = nullptr;
+    QLabel *m_notificationError = nullptr;
+    QLineEdit *m_collapseKey = nullptr;
+    QSpinBox *m_ttlValue = nullptr;
+    QComboBox *m_ttlUnit = nullptr;
+    QLabel *m_ttlHuman = nullptr;
+    QLabel *m_optionsError = nullptr;
+    QComboBox *m_priority = nullptr;
+    QCheckBox *m_delayWhileIdle = nullptr;
+    QCheckBox *m_receipt = nullptr;
+    QCheckBox *m_dryRun = nullptr;
+    QComboBox *m_templates = nullptr;
+    QToolButton *m_saveTemplate = nullptr;
+    QToolButton *m_deleteTemplate = nullptr;
+    QToolButton *m_previewToggle = nullptr;
+    QPlainTextEdit *m_preview = nullptr;
+    QPushButton *m_send = nullptr;
+    QSpinBox *m_copies = nullptr;
+    QPushButton *m_sendCopies = nullptr;
+    QLabel *m_summary = nullptr;
+    QWidget *m_bulkRow = nullptr;
+    QProgressBar *m_bulkProgress = nullptr;
+    QPushButton *m_bulkCancel = nullptr;
+    QLabel *m_bulkLabel = nullptr;
+    QStringListModel *m_completionModel = nullptr;
+
+    QList<QPair<QString, QString>> m_devices;
+    QStringList m_history;
+    QList<Problem> m_problems;
+    QTimer m_revalidateTimer;
+    TemplateStore m_templateStore;
+    bool m_loadingTemplate = false;
+
+    // Send N copies
+    QTimer m_bulkTimer;
+    DownstreamMessage m_bulkMessage;
+    QSet<QString> m_bulkIds;
+    int m_bulkTotal = 0, m_bulkSubmitted = 0, m_bulkAnswered = 0, m_bulkCancelled = 0;
+};
+
+} // namespace ccs::ui

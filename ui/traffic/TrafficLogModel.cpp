@@ -1,0 +1,176 @@
+#include "TrafficLogModel.h"
+
+#include "common/Format.h"
+#include "protocol/JsonCodec.h"
+
+#include <QDateTime>
+#include <QDomDocument>
+#include <QGuiApplication>
+#include <QJsonDocument>
+#include <QPalette>
+#include <QRegularExpression>
+
+namespace ccs::ui {
+
+TrafficLogModel::TrafficLogModel(QObject *parent)
+    : QAbstractTableModel(parent)
+{
+    m_flushTimer.setSingleShot(true);
+    m_flushTimer.setInterval(0);
+    connect(&m_flushTimer, &QTimer::timeout, this, &TrafficLogModel::flush);
+}
+
+QString TrafficLogModel::redact(QString xml, const QString &secret)
+{
+    // SASL PLAIN carries base64(authzid NUL authcid NUL key): hide the payload.
+    static const QRegularExpression auth(QStringLiteral("(<auth\\b[^>]*>)([^<]+)(</auth>)"));
+    xml.replace(auth, QStringLiteral("\\1[redacted]\\3"));
+    if (secret.size() >= 4) {
+        xml.replace(secret, QStringLiteral("[redacted]"));
+        // Also its base64 forms inside a PLAIN payload that escaped the pattern above.
+        xml.replace(QString::fromLatin1(secret.toUtf8().toBase64()), QStringLiteral("[redacted]"));
+    }
+    return xml;
+}
+
+QString TrafficLogModel::prettyPrint(const QString &xml)
+{
+    QDomDocument doc;
+    // Stream fragments (<stream:stream> without its end) do not parse: show them as they are.
+    if (!doc.setContent(xml, true))
+        return xml;
+    // Pretty-print the JSON inside <gcm> first, so the XML indentation wraps it.
+    auto gcms = doc.elementsByTagName(QStringLiteral("gcm"));
+    for (int i = 0; i < gcms.size(); ++i) {
+        QDomElement gcm = gcms.at(i).toElement();
+        const QString text = gcm.text();
+        QJsonParseError error;
+        const QJsonDocument json = QJsonDocument::fromJson(text.toUtf8(), &error);
+        if (error.error != QJsonParseError::NoError || !json.isObject())
+            continue;
+        while (gcm.hasChildNodes())
+            gcm.removeChild(gcm.firstChild());
+        gcm.appendChild(
+            doc.createTextNode(QLatin1Char('\n') + QString::fromUtf8(json.toJson(QJsonDocument::Indented))));
+    }
+    return doc.toString(2).trimmed();
+}
+
+void TrafficLogModel::append(TrafficDirection direction, int connectionId, const QString &xml, qint64 atMs)
+{
+    m_pending.push_back(Entry {atMs > 0 ? atMs : QDateTime::currentMSecsSinceEpoch(), redact(xml, m_secret),
+        connectionId, direction});
+    if (!m_flushTimer.isActive())
+        m_flushTimer.start();
+}
+
+void TrafficLogModel::setCapacity(int rows)
+{
+    m_capacity = std::max(1, rows);
+    flush();
+}
+
+void TrafficLogModel::clear()
+{
+    beginResetModel();
+    m_rows.clear();
+    m_pending.clear();
+    m_dropped = 0;
+    endResetModel();
+}
+
+void TrafficLogModel::flush()
+{
+    m_flushTimer.stop();
+    // Pending rows beyond the capacity would be removed at once: skip them.
+    if (qsizetype(m_pending.size()) > m_capacity) {
+        const auto skip = qsizetype(m_pending.size()) - m_capacity;
+        m_dropped += int(skip);
+        m_pending.erase(m_pending.begin(), m_pending.begin() + skip);
+    }
+    const qsizetype overflow = qsizetype(m_rows.size() + m_pending.size()) - m_capacity;
+    if (overflow > 0) {
+        beginRemoveRows({}, 0, int(overflow) - 1);
+        m_rows.erase(m_rows.begin(), m_rows.begin() + overflow);
+        m_dropped += int(overflow);
+        endRemoveRows();
+    }
+    if (!m_pending.empty()) {
+        const int first = int(m_rows.size());
+        beginInsertRows({}, first, first + int(m_pending.size()) - 1);
+        for (auto &e : m_pending)
+            m_rows.push_back(std::move(e));
+        m_pending.clear();
+        endInsertRows();
+    }
+}
+
+int TrafficLogModel::rowCount(const QModelIndex &parent) const
+{
+    return parent.isValid() ? 0 : int(m_rows.size());
+}
+
+int TrafficLogModel::columnCount(const QModelIndex &parent) const
+{
+    return parent.isValid() ? 0 : ColumnCount;
+}
+
+QVariant TrafficLogModel::headerData(int section, Qt::Orientation orientation, int role) const
+{
+    if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
+        return {};
+    switch (section) {
+    case TimeColumn:
+        return tr("Time");
+    case DirectionColumn:
+        return tr("Dir");
+    case ConnectionColumn:
+        return tr("Conn");
+    case StanzaColumn:
+        return tr("Stanza");
+    }
+    return {};
+}
+
+QVariant TrafficLogModel::data(const QModelIndex &index, int role) const
+{
+    if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid))
+        return {};
+    const Entry &e = m_rows[size_t(index.row())];
+    switch (role) {
+    case Qt::DisplayRole:
+        switch (index.column()) {
+        case TimeColumn:
+            return formatClock(e.atMs);
+        case DirectionColumn:
+            return e.direction == TrafficDirection::In ? tr("← in") : tr("→ out");
+        case ConnectionColumn:
+            return e.connectionId;
+        case StanzaColumn: {
+            QString line = e.xml.left(400);
+            line.replace(QLatin1Char('\n'), QLatin1Char(' '));
+            return line;
+        }
+        }
+        return {};
+    case Qt::ForegroundRole:
+        if (index.column() == DirectionColumn)
+            return stateColor(
+                e.direction == TrafficDirection::In ? MessageState::Delivered : MessageState::InFlight,
+                QGuiApplication::palette());
+        return {};
+    case Qt::ToolTipRole:
+        if (index.column() == TimeColumn)
+            return QDateTime::fromMSecsSinceEpoch(e.atMs).toString(Qt::ISODateWithMs);
+        return {};
+    case XmlRole:
+        return e.xml;
+    case DirectionRole:
+        return int(e.direction);
+    case TimeRole:
+        return e.atMs;
+    }
+    return {};
+}
+
+} // namespace ccs::ui
