@@ -203,8 +203,11 @@ void TestUiModels::trafficModelCapsAndRedacts()
         model.index(9, 0).data(TrafficLogModel::XmlRole).toString(), QStringLiteral("<message id=\"n4\"/>"));
     QCOMPARE(model.rowCount(), 10);
 
-    const QString plain
-        = QString::fromLatin1(QByteArray("\0123456@gcm.googleapis.com\0super-secret-key", 43).toBase64());
+    const QString plain = QString::fromLatin1(QByteArray("\0"
+                                                         "123456@gcm.googleapis.com\0"
+                                                         "super-secret-key",
+        43)
+                                                  .toBase64());
     model.append(TrafficDirection::Out, 1,
         QStringLiteral("<auth xmlns=\"urn:ietf:params:xml:ns:xmpp-sasl\" mechanism=\"PLAIN\">%1</auth>")
             .arg(plain));
