@@ -15,7 +15,7 @@ int main(int argc, char *argv[])
     QApplication::setApplicationName(QStringLiteral("ccs-admin"));
     QApplication::setApplicationDisplayName(QStringLiteral("CCS Admin"));
     QApplication::setApplicationVersion(QStringLiteral(CCS_VERSION_STRING));
-    QApplication::setDesktopFileName(QStringLiteral("ccs-admin"));
+    QApplication::setDesktopFileName(QStringLiteral("io.github.ccs_admin.CcsAdmin"));
 
     QCommandLineParser parser;
     parser.setApplicationDescription(QStringLiteral(
