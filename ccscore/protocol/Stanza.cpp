@@ -2,6 +2,8 @@
 
 #include "Messages.h"
 
+#include <algorithm>
+
 namespace ccs::stanza {
 
 namespace {
@@ -98,8 +100,68 @@ bool isXmlSafe(QStringView text)
     return safe;
 }
 
+namespace {
+
+// The common case, on the hot path of every downstream message: printable
+// ASCII, where escaping is a byte-for-byte job. Anything else (non-ASCII, a
+// control character) returns false and takes the general path.
+bool appendEscapedAscii(QByteArray &out, QByteArrayView text, bool quotes)
+{
+    for (const char c : text) {
+        if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c > 0x7e)
+            return false;
+    }
+    for (const char c : text) {
+        switch (c) {
+        case '&':
+            out += "&amp;";
+            break;
+        case '<':
+            out += "&lt;";
+            break;
+        case '>':
+            out += "&gt;";
+            break;
+        case '"':
+            out += quotes ? "&quot;" : "\"";
+            break;
+        case '\'':
+            out += quotes ? "&apos;" : "'";
+            break;
+        default:
+            out += c;
+        }
+    }
+    return true;
+}
+
+} // namespace
+
 QByteArray gcmMessage(const QString &stanzaId, const QByteArray &json)
 {
+    if (stanzaId.size() < 256) {
+        QByteArray fast;
+        fast.reserve(json.size() + 96);
+        fast += "<message";
+        bool ascii = true;
+        if (!stanzaId.isEmpty()) {
+            fast += " id=\"";
+            // toLatin1() turns what it cannot hold into '?', so check the characters first.
+            ascii = std::all_of(stanzaId.cbegin(), stanzaId.cend(), [](QChar c) {
+                return c.unicode() < 0x80;
+            }) && appendEscapedAscii(fast, stanzaId.toLatin1(), true);
+            fast += '"';
+        }
+        if (ascii) {
+            fast += "><gcm xmlns=\"";
+            fast += kGcmNamespace;
+            fast += "\">";
+            if (appendEscapedAscii(fast, json, false)) {
+                fast += "</gcm></message>";
+                return fast;
+            }
+        }
+    }
     QString xml = QStringLiteral("<message");
     if (!stanzaId.isEmpty())
         xml += QStringLiteral(" id=\"%1\"").arg(escapeXml(stanzaId));
