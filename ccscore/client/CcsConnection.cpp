@@ -15,6 +15,8 @@
 #include <QXmppLogger.h>
 #include <QXmppStreamError.h>
 
+#include <algorithm>
+
 Q_LOGGING_CATEGORY(lcCcsXmpp, "ccs.xmpp")
 
 namespace ccs {
@@ -110,20 +112,22 @@ CcsConnection::CcsConnection(int id, const ConnectionSettings &settings, QObject
         [this](QXmppLogger::MessageType type, const QString &text) { onLogMessage(int(type), text); });
     connect(m_client.get(), &QXmppClient::sslErrors, this,
         [this](const QList<QSslError> &errors) { m_sslErrors += errors; });
-    connect(m_client.get(), &QXmppClient::connected, this, [this] {
-        m_connectTimer.stop();
-        m_authenticated = true;
-        m_wasAuthenticated = true;
-        qCDebug(lcCcsXmpp) << "connection" << m_id << "authenticated";
-        takeOverReading();
-        Q_EMIT authenticated();
-    });
+    connect(m_client.get(), &QXmppClient::connected, this, &CcsConnection::onConnected);
     connect(m_client.get(), &QXmppClient::errorOccurred, this, [this](const QXmppError &error) {
-        if (const auto auth = error.value<QXmpp::AuthenticationError>()) {
+        if (const auto auth = error.value<QXmpp::AuthenticationError>();
+            auth && auth->type == QXmpp::AuthenticationError::MechanismMismatch) {
+            // Not a credentials problem: the server does not offer PLAIN (CCS always does).
+            onXmppError(SessionError::AuthenticationFailed,
+                tr("%1:%2 does not offer SASL PLAIN, the only way CCS authenticates a sender ID (%3): "
+                   "check the host and port; it is not a CCS server. Nothing was sent.")
+                    .arg(m_settings.host)
+                    .arg(m_settings.port)
+                    .arg(error.description.left(200)));
+        } else if (auth) {
             onXmppError(SessionError::AuthenticationFailed,
                 tr("The server refused sender ID %1 (%2): check the sender ID and the API key.")
                     .arg(m_settings.senderId,
-                        auth->text.isEmpty() ? QStringLiteral("not-authorized") : auth->text));
+                        auth->text.isEmpty() ? QStringLiteral("not-authorized") : auth->text.left(200)));
         } else if (const auto socketError = error.value<QAbstractSocket::SocketError>()) {
             const QString where = QStringLiteral("%1:%2").arg(m_settings.host).arg(m_settings.port);
             switch (*socketError) {
@@ -207,7 +211,13 @@ void CcsConnection::open()
     config.setUseSasl2Authentication(false);
     config.setUseFastTokenAuthentication(false);
     config.setSaslAuthMechanism(QStringLiteral("PLAIN"));
-    config.setDisabledSaslMechanisms({});
+    // PLAIN or nothing: QXmpp would otherwise fall back to any other mechanism the server offers.
+    config.setDisabledSaslMechanisms(
+        {QStringLiteral("SCRAM-SHA-1"), QStringLiteral("SCRAM-SHA-256"), QStringLiteral("SCRAM-SHA-512"),
+            QStringLiteral("SCRAM-SHA3-512"), QStringLiteral("DIGEST-MD5"), QStringLiteral("ANONYMOUS"),
+            QStringLiteral("X-FACEBOOK-PLATFORM"), QStringLiteral("X-MESSENGER-OAUTH2"),
+            QStringLiteral("X-OAUTH2"), QStringLiteral("HT-SHA-256-NONE"), QStringLiteral("HT-SHA-256-UNIQ"),
+            QStringLiteral("HT-SHA-256-ENDP"), QStringLiteral("HT-SHA-256-EXPR")});
     config.setAutoReconnectionEnabled(false); // the session alone decides
     config.setAutoAcceptSubscriptions(false);
     config.setKeepAliveInterval(0); // CCS does not answer XMPP pings
@@ -236,6 +246,7 @@ void CcsConnection::close()
 
 void CcsConnection::abort(SessionError error, const QString &message)
 {
+    m_aborted = true;
     onXmppError(error, message);
     m_connectTimer.stop();
     if (m_socket && m_socket->state() != QAbstractSocket::UnconnectedState)
@@ -269,6 +280,21 @@ void CcsConnection::onLogMessage(int type, const QString &text)
             abort(SessionError::TlsError,
                 tr("Refused to send credentials to %1 over an unencrypted connection.").arg(m_settings.host));
             return;
+        }
+        if (!m_authenticated) {
+            static const QRegularExpression saslAuth(
+                QStringLiteral("<auth\\b[^>]*\\bmechanism=([\"'])([^\"']*)\\1"));
+            if (const auto match = saslAuth.match(text); match.hasMatch()) {
+                if (match.captured(2) != QLatin1String("PLAIN")) {
+                    abort(SessionError::AuthenticationFailed,
+                        tr("Refused to authenticate with %1 by SASL %2: CCS uses SASL PLAIN only.")
+                            .arg(m_settings.host, match.captured(2).left(40)));
+                    return;
+                }
+                m_saslPlainSent = true;
+            }
+            if (m_saslPlainSent && text.contains(QLatin1String("urn:ietf:params:xml:ns:xmpp-bind")))
+                m_bindRequested = true;
         }
         if (m_traffic)
             Q_EMIT trafficLogged(TrafficDirection::Out, redact(text));
@@ -340,6 +366,39 @@ QString CcsConnection::redact(QString xml) const
     return xml;
 }
 
+void CcsConnection::onConnected()
+{
+    // QXmpp reports "connected" whatever the server skipped: with no SASL mechanism on
+    // offer it starts a session unauthenticated, without a bind feature it does not bind.
+    // Neither is CCS, and no message may go out on such a stream.
+    const QString where = QStringLiteral("%1:%2").arg(m_settings.host).arg(m_settings.port);
+    if (!isEncrypted()) {
+        abort(SessionError::TlsError,
+            tr("The connection to %1 is not encrypted; nothing was sent.").arg(where));
+        return;
+    }
+    if (!m_client->isAuthenticated() || !m_saslPlainSent) {
+        abort(SessionError::AuthenticationFailed,
+            tr("%1 started a session without authenticating the sender ID (it offered no SASL "
+               "mechanism): check the host and port; it is not a CCS server. Nothing was sent.")
+                .arg(where));
+        return;
+    }
+    if (!m_bindRequested) {
+        abort(SessionError::ProtocolError,
+            tr("%1 did not offer resource binding after authentication, so no session was "
+               "established: it is not a CCS server, or it is misconfigured. Nothing was sent.")
+                .arg(where));
+        return;
+    }
+    m_connectTimer.stop();
+    m_authenticated = true;
+    m_wasAuthenticated = true;
+    qCDebug(lcCcsXmpp) << "connection" << m_id << "authenticated";
+    takeOverReading();
+    Q_EMIT authenticated();
+}
+
 void CcsConnection::takeOverReading()
 {
     if (!m_socket || m_readingOurselves)
@@ -353,34 +412,86 @@ void CcsConnection::takeOverReading()
     m_reader.addData(QByteArrayLiteral("<stream:stream xmlns='jabber:client' "
                                        "xmlns:stream='http://etherx.jabber.org/streams'>"));
     m_depth = 0;
+    m_utf8.reset();
+    m_guard.reset();
+    m_truncated = false;
     if (m_socket->bytesAvailable() > 0)
         QTimer::singleShot(0, this, &CcsConnection::readStanzas);
 }
 
 void CcsConnection::readStanzas()
 {
-    if (!m_socket || m_finished)
+    if (!m_socket || m_finished || m_aborted)
         return;
     const QByteArray data = m_socket->readAll();
     if (data.isEmpty())
         return;
-    if (m_traffic)
-        Q_EMIT trafficLogged(TrafficDirection::In, QString::fromUtf8(data));
-    m_reader.addData(data);
+    if (m_traffic) {
+        // The log is for people: a flood is shown by its start and its size.
+        constexpr qsizetype shown = 64 * 1024;
+        Q_EMIT trafficLogged(TrafficDirection::In,
+            data.size() <= shown ? QString::fromUtf8(data)
+                                 : QString::fromUtf8(data.first(shown))
+                    + tr(" [... %1 more bytes not shown]").arg(data.size() - shown));
+    }
+    if (!m_utf8.feed(data)) {
+        abort(SessionError::ProtocolError,
+            tr("The server sent bytes that are not UTF-8 (at byte %1 after bind); the stream cannot be "
+               "trusted, reconnecting.")
+                .arg(m_utf8.errorOffset()));
+        return;
+    }
+    qsizetype pos = 0;
+    while (pos < data.size()) {
+        QByteArray forReader;
+        const XmlSizeGuard::Result result = m_guard.process(data, &pos, &forReader);
+        m_reader.addData(forReader);
+        if (!parseAvailable())
+            return;
+        if (result == XmlSizeGuard::Result::MarkupTooLong) {
+            abort(SessionError::ProtocolError,
+                tr("The server sent an XML tag or declaration longer than %1 KiB; closing the connection.")
+                    .arg(kMaxMarkupBytes / 1024));
+            return;
+        }
+        if (result == XmlSizeGuard::Result::CutStarted)
+            m_truncated = true; // what the reader holds now is all it gets of that run
+    }
+}
+
+// Reads every complete token; false once the connection is being ended.
+bool CcsConnection::parseAvailable()
+{
     static const QString gcmNamespace = QString::fromLatin1(kGcmNamespace);
+    static const QString streamNamespace = QStringLiteral("http://etherx.jabber.org/streams");
     while (!m_reader.atEnd()) {
         const QXmlStreamReader::TokenType token = m_reader.readNext();
+        if (token == QXmlStreamReader::Invalid)
+            break;
         switch (token) {
         case QXmlStreamReader::StartElement:
-            ++m_depth;
+            if (++m_depth > kMaxDepth) {
+                abort(SessionError::ProtocolError,
+                    tr("The server nested XML elements more than %1 deep; closing the connection.")
+                        .arg(kMaxDepth));
+                return false;
+            }
             if (m_depth == 2) {
+                if (m_reader.namespaceUri() == streamNamespace
+                    && m_reader.name() == QLatin1String("stream")) {
+                    // A restart is legal only after SASL; mid-session it leaves every
+                    // pending message unanswerable: start over on a new connection.
+                    abort(SessionError::ProtocolError,
+                        tr("The server restarted the XML stream in the middle of the session; "
+                           "reconnecting to send the pending messages again."));
+                    return false;
+                }
                 m_stanza = IncomingStanza();
                 m_stanza.name = m_reader.name().toString();
                 const QXmlStreamAttributes attributes = m_reader.attributes();
                 m_stanza.id = attributes.value(QLatin1String("id")).toString();
                 m_stanza.type = attributes.value(QLatin1String("type")).toString();
-                if (m_reader.namespaceUri() == QLatin1String("http://etherx.jabber.org/streams")
-                    && m_stanza.name == QLatin1String("error"))
+                if (m_reader.namespaceUri() == streamNamespace && m_stanza.name == QLatin1String("error"))
                     m_stanza.isError = true; // a stream error
             } else if (m_depth == 3) {
                 if (m_reader.name() == QLatin1String("gcm") && m_reader.namespaceUri() == gcmNamespace) {
@@ -391,9 +502,9 @@ void CcsConnection::readStanzas()
                     const QXmlStreamAttributes attributes = m_reader.attributes();
                     m_stanza.error.code = attributes.value(QLatin1String("code")).toInt();
                     if (attributes.hasAttribute(QLatin1String("type")))
-                        m_stanza.error.type = attributes.value(QLatin1String("type")).toString();
+                        m_stanza.error.type = attributes.value(QLatin1String("type")).toString().left(40);
                 } else if (m_stanza.isError && m_reader.name() != QLatin1String("text")) {
-                    m_stanza.error.condition = m_reader.name().toString();
+                    m_stanza.error.condition = m_reader.name().left(80).toString();
                 } else if (m_stanza.isError) {
                     m_inErrorText = true;
                 }
@@ -401,14 +512,20 @@ void CcsConnection::readStanzas()
                 if (m_reader.name() == QLatin1String("text"))
                     m_inErrorText = true;
                 else
-                    m_stanza.error.condition = m_reader.name().toString();
+                    m_stanza.error.condition = m_reader.name().left(80).toString();
             }
             break;
         case QXmlStreamReader::Characters:
-            if (m_inGcm)
-                m_stanza.gcmText += m_reader.text();
-            else if (m_inErrorText)
-                m_stanza.error.text += m_reader.text();
+            if (m_inGcm && !m_stanza.oversized) {
+                if (m_stanza.gcmText.size() + m_reader.text().size() > kMaxGcmChars) {
+                    m_stanza.oversized = true; // CCS payloads are a few KB: drop it, keep nothing
+                    m_stanza.gcmText = QString();
+                } else {
+                    m_stanza.gcmText += m_reader.text();
+                }
+            } else if (m_inErrorText && m_stanza.error.text.size() < 1024) {
+                m_stanza.error.text += m_reader.text().left(1024);
+            }
             break;
         case QXmlStreamReader::EndElement:
             if (m_depth == 2)
@@ -422,18 +539,34 @@ void CcsConnection::readStanzas()
                 qCDebug(lcCcsXmpp) << "connection" << m_id << "stream closed by the server";
                 m_socket->write(QByteArrayLiteral("</stream:stream>"));
                 m_socket->disconnectFromHost();
-                return;
+                return false;
             }
             break;
         default:
             break;
         }
-        if (m_finished)
-            return;
+        if (m_finished || m_aborted)
+            return false;
+        if (m_truncated) {
+            // The token that completes the cut run: a text node or CDATA section (Characters)
+            // or a start tag whose attribute value was cut. Its stanza is not what was sent.
+            if ((token == QXmlStreamReader::Characters || token == QXmlStreamReader::StartElement)
+                && m_depth >= 2) {
+                m_stanza.oversized = true;
+                m_stanza.gcmText = QString();
+            }
+            m_truncated = false;
+        }
     }
-    if (m_reader.hasError() && m_reader.error() != QXmlStreamReader::PrematureEndOfDocumentError)
+    if (m_reader.hasError() && m_reader.error() != QXmlStreamReader::PrematureEndOfDocumentError) {
         abort(SessionError::ProtocolError,
-            tr("The server sent XML that cannot be read: %1").arg(m_reader.errorString()));
+            tr("The server sent XML that cannot be read (%1, line %2 column %3); closing the connection.")
+                .arg(m_reader.errorString().left(200))
+                .arg(m_reader.lineNumber())
+                .arg(m_reader.columnNumber()));
+        return false;
+    }
+    return true;
 }
 
 void CcsConnection::dispatchStanza()
@@ -442,13 +575,21 @@ void CcsConnection::dispatchStanza()
     if (s.isError) {
         abort(SessionError::StreamError,
             tr("The server ended the stream: %1%2")
-                .arg(s.error.condition,
-                    s.error.text.isEmpty() ? QString()
-                                           : QStringLiteral(" (%1)").arg(s.error.text.trimmed())));
+                .arg(s.error.condition.isEmpty() ? QStringLiteral("undefined-condition") : s.error.condition,
+                    s.error.text.trimmed().isEmpty()
+                        ? QString()
+                        : QStringLiteral(" (%1)").arg(s.error.text.trimmed().left(300))));
         return;
     }
-    if (s.name != QLatin1String("message"))
+    if (s.name != QLatin1String("message")) {
+        qCInfo(lcCcsXmpp) << "connection" << m_id << "ignored a" << s.name.left(40) << "stanza";
         return; // CCS sends nothing else after bind; an iq or presence is ignored
+    }
+    if (s.oversized) {
+        qCWarning(lcCcsXmpp) << "connection" << m_id << "dropped message" << s.id.left(80)
+                             << "whose <gcm> payload is longer than" << kMaxGcmChars << "characters";
+        return;
+    }
     if (s.type == QLatin1String("error")) {
         StanzaError error = s.error;
         error.stanzaId = s.id;
@@ -463,6 +604,8 @@ void CcsConnection::dispatchStanza()
     }
     if (s.hasGcm)
         Q_EMIT gcmReceived(s.gcmText);
+    else
+        qCInfo(lcCcsXmpp) << "connection" << m_id << "ignored message" << s.id.left(80) << "without <gcm>";
 }
 
 QString CcsConnection::describeTlsErrors() const

@@ -1,6 +1,8 @@
 #pragma once
 
 #include "SessionTypes.h"
+#include "Utf8Validator.h"
+#include "XmlSizeGuard.h"
 
 #include <QHash>
 #include <QObject>
@@ -37,12 +39,20 @@ public:
     bool isEncrypted() const;
     bool isAuthenticated() const { return m_authenticated; }
     bool hasFinished() const { return m_finished; }
+    bool isClosing() const { return m_closing; }
 
     // Writes <message id=stanzaId><gcm xmlns="google:mobile:data">JSON</gcm></message>,
     // escaped. Only after authentication; returns false otherwise.
     bool writeGcm(const QString &stanzaId, const QByteArray &json);
 
     void setTrafficEnabled(bool enabled) { m_traffic = enabled; }
+
+    // Limits on what the server may send after bind (see readStanzas()).
+    // A longer <gcm> payload (or any text or attribute value) is dropped with its stanza.
+    static constexpr qsizetype kMaxGcmChars = 1024 * 1024;
+    // A longer tag (outside attribute values) or declaration ends the connection.
+    static constexpr qsizetype kMaxMarkupBytes = 256 * 1024;
+    static constexpr int kMaxDepth = 16384; // element nesting, stream element included
 
     // Kept by the session: message id -> ledger index of un-answered messages.
     QHash<QString, int> pending;
@@ -65,7 +75,9 @@ private:
     void finish();
     QString redact(QString xml) const;
     void takeOverReading();
+    void onConnected();
     void readStanzas();
+    bool parseAvailable();
     void dispatchStanza();
     QString describeTlsErrors() const;
 
@@ -82,7 +94,12 @@ private:
     bool m_finished = false;
     bool m_finishScheduled = false;
     bool m_closing = false;
+    bool m_aborted = false; // abort() was called: nothing more is read from this stream
     bool m_traffic = false;
+    // What QXmpp really did before it reported "connected": a session counts as
+    // authenticated only after SASL PLAIN over TLS and a bind request.
+    bool m_saslPlainSent = false;
+    bool m_bindRequested = false;
 
     // After authentication the <gcm> traffic is read here, incrementally, instead of
     // through QXmpp's DOM parser (which re-parses its whole buffer on every read).
@@ -90,9 +107,13 @@ private:
         QString name, id, type, gcmText;
         bool hasGcm = false;
         bool isError = false;
+        bool oversized = false; // the <gcm> text passed kMaxGcmChars: dropped, not buffered
         StanzaError error;
     };
     QXmlStreamReader m_reader;
+    Utf8Validator m_utf8;
+    XmlSizeGuard m_guard {kMaxGcmChars, kMaxMarkupBytes};
+    bool m_truncated = false; // the guard cut the construct the reader is in the middle of
     bool m_readingOurselves = false;
     int m_depth = 0;
     bool m_inGcm = false, m_inError = false, m_inErrorText = false;

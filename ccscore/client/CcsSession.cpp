@@ -9,6 +9,7 @@
 #include "protocol/MessageIdGenerator.h"
 
 #include <QDateTime>
+#include <QHash>
 #include <QMetaMethod>
 #include <QTimer>
 
@@ -25,6 +26,9 @@ qint64 nowMs()
 {
     return QDateTime::currentMSecsSinceEpoch();
 }
+
+// Connections kept open while draining (at least settings.connectionCount).
+constexpr int kMaxDrainingConnections = 4;
 
 template<class... Ts> struct overloaded : Ts... {
     using Ts::operator()...;
@@ -43,6 +47,14 @@ public:
         reconnectTimer.setSingleShot(true);
         QObject::connect(&retryTimer, &QTimer::timeout, q, [this] { onRetryTimer(); });
         QObject::connect(&reconnectTimer, &QTimer::timeout, q, [this] { ensureConnections(); });
+        QObject::connect(&answerTimer, &QTimer::timeout, q, [this] { checkAnswers(); });
+        // A held receipt belongs to its ledger row; it goes when the row can no longer be ACKed.
+        QObject::connect(ledger, &MessageLedger::cleared, q, [this] { earlyReceipts.clear(); });
+        QObject::connect(
+            ledger, &MessageLedger::entryChanged, q, [this](int index, MessageState, MessageState to) {
+                if (!earlyReceipts.isEmpty() && isTerminal(to) && to != MessageState::Acked)
+                    earlyReceipts.remove(index);
+            });
     }
 
     CcsSession *q;
@@ -54,6 +66,8 @@ public:
     RetrySchedule retries;
     QTimer retryTimer;
     QTimer reconnectTimer;
+    QTimer answerTimer; // repeating while open: see checkAnswers()
+    QHash<int, QString> earlyReceipts; // ledger index -> message_status of a receipt that came before the ACK
     DeduplicationSet seen;
     ReconnectBackoff backoff;
     SessionState state = SessionState::Disconnected;
@@ -218,8 +232,13 @@ public:
         }
         const int index = *it;
         c->pending.erase(it);
-        if (ledger->at(index).state == MessageState::InFlight)
+        if (ledger->at(index).state == MessageState::InFlight) {
+            const bool receiptHeld = earlyReceipts.contains(index);
+            const QString status = receiptHeld ? earlyReceipts.take(index) : QString();
             ledger->transition(index, MessageState::Acked, c->id());
+            if (receiptHeld)
+                ledger->transition(index, MessageState::Delivered, c->id(), status);
+        }
         pump();
     }
 
@@ -317,9 +336,23 @@ public:
         }
         const int index = ledger->indexOf(receipt.originalMessageId);
         if (index >= 0) {
-            const MessageState state = ledger->at(index).state;
-            if (state == MessageState::Acked || state == MessageState::InFlight)
+            // A receipt can overtake the ACK: a copy written on a connection that dropped (or
+            // NACKed a later copy) reached the device while the message is in flight or waits to
+            // be sent again. It is held, and the message becomes Delivered once it is ACKed,
+            // so that Delivered always follows Acked and the resend still happens. A receipt
+            // for a message never written anywhere cannot be genuine and is ignored.
+            const LedgerEntry &entry = ledger->at(index);
+            if (entry.state == MessageState::Acked) {
                 ledger->transition(index, MessageState::Delivered, c->id(), receipt.messageStatus);
+            } else if (!isTerminal(entry.state) && entry.attempts > 0) {
+                earlyReceipts.insert(index, receipt.messageStatus);
+            } else if (!isTerminal(entry.state)) {
+                qCInfo(lcCcsCore) << "connection" << c->id() << "receipt for a message not sent yet:"
+                                  << receipt.originalMessageId.left(80);
+            }
+        } else if (!receipt.originalMessageId.isEmpty()) {
+            qCInfo(lcCcsCore) << "connection" << c->id()
+                              << "receipt for a message not sent here:" << receipt.originalMessageId.left(80);
         }
         Q_EMIT q->receiptReceived(receipt, c->id());
     }
@@ -366,15 +399,76 @@ public:
         pump();
     }
 
+    void startAnswerWatch()
+    {
+        if (settings.answerTimeoutMs > 0)
+            answerTimer.start(std::clamp(settings.answerTimeoutMs / 6, 100, 5000));
+        else
+            answerTimer.stop();
+    }
+
+    // CCS answers every message with an ACK, a NACK or a stanza error. One that has waited
+    // answerTimeoutMs means the connection is broken (the server lost it, or stalls): the
+    // connection is ended, and what was pending on it is sent again on a new one, at once.
+    void checkAnswers()
+    {
+        const qint64 now = nowMs();
+        for (const auto &c : connections) {
+            if (!c->isAuthenticated() || c->pending.isEmpty())
+                continue;
+            qint64 oldest = now;
+            QString oldestId;
+            for (auto it = c->pending.cbegin(); it != c->pending.cend(); ++it) {
+                const LedgerEntry &entry = ledger->at(*it);
+                if (entry.state != MessageState::InFlight || entry.history.isEmpty())
+                    continue; // no longer waiting (cancelled or answered some other way)
+                if (entry.history.last().atMs < oldest) {
+                    oldest = entry.history.last().atMs;
+                    oldestId = it.key();
+                }
+            }
+            if (now - oldest < settings.answerTimeoutMs)
+                continue;
+            c->abort(SessionError::Timeout,
+                CcsSession::tr("%1:%2 has not answered message %3 for %4 s; reconnecting to send the %5 "
+                               "pending message(s) again.")
+                    .arg(settings.host)
+                    .arg(settings.port)
+                    .arg(oldestId.left(80))
+                    .arg((now - oldest) / 1000)
+                    .arg(c->pending.size()));
+        }
+    }
+
     void startDraining(CcsConnection *c)
     {
         if (c->draining)
             return;
         qCInfo(lcCcsCore) << "connection" << c->id() << "is draining; opening another";
         c->draining = true;
+        limitDraining();
         Q_EMIT q->connectionsChanged();
         ensureConnections();
         updateState();
+    }
+
+    // A draining connection stays open until the server closes it. One that drains every new
+    // connection and closes none would make them pile up: beyond the limit the oldest is
+    // closed by us (its pending messages go back to the queue when it has ended).
+    void limitDraining()
+    {
+        const int limit = std::max(kMaxDrainingConnections, settings.connectionCount);
+        int draining = 0;
+        for (auto it = connections.rbegin(); it != connections.rend(); ++it) {
+            CcsConnection *c = it->get();
+            if (!c->draining || c->isClosing())
+                continue;
+            if (++draining > limit) {
+                qCWarning(lcCcsCore) << "connection" << c->id() << "closed: more than" << limit
+                                     << "connections are draining";
+                c->close();
+            }
+        }
     }
 
     // Whatever was pending goes back to the front of the queue, in the order it was accepted.
@@ -499,6 +593,8 @@ void CcsSession::setSettings(const ConnectionSettings &settings)
     d->settings.windowSize = effectiveWindow(settings);
     d->settings.connectionCount = std::max(1, settings.connectionCount);
     d->seen.setLimits(settings.deduplicationCapacity, settings.deduplicationMaxAgeMs);
+    if (d->open)
+        d->startAnswerWatch();
 }
 
 const ConnectionSettings &CcsSession::settings() const
@@ -517,6 +613,7 @@ void CcsSession::open()
     d->lastError = SessionError::None;
     d->lastErrorString.clear();
     d->ensureConnections();
+    d->startAnswerWatch();
     d->updateState();
 }
 
@@ -525,6 +622,7 @@ void CcsSession::close()
     d->open = false;
     d->stopped = false;
     d->reconnectTimer.stop();
+    d->answerTimer.stop();
     // Closed at once: their pending messages go back to the queue (their ACKs can no longer come).
     auto connections = std::move(d->connections);
     d->connections.clear();

@@ -29,6 +29,10 @@ struct ConnectionSettings {
     // Upstream de-duplication: the last N message ids, none older than the age bound.
     int deduplicationCapacity = 100000;
     qint64 deduplicationMaxAgeMs = 24 * 3600 * 1000; // upstream time_to_live is at most 24 h
+    // CCS answers every downstream message (ACK, NACK or stanza error). A connection on which
+    // a message has waited this long for its answer is treated as lost: it is closed and its
+    // pending messages are sent again on a new one, at once. 0: wait for ever.
+    int answerTimeoutMs = 30000;
 };
 
 enum class SessionState {
