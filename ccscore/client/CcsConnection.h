@@ -1,8 +1,8 @@
 #pragma once
 
 #include "SessionTypes.h"
-#include "Utf8Validator.h"
 #include "XmlSizeGuard.h"
+#include "protocol/Utf8Validator.h"
 
 #include <QHash>
 #include <QObject>
