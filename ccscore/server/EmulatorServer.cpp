@@ -227,6 +227,8 @@ void EmulatorServer::Private::onNewConnections()
         auto *socket = qobject_cast<QSslSocket *>(server->nextPendingConnection());
         if (!socket)
             continue;
+        // Stanzas are small and answered one by one: no Nagle delay on ACKs.
+        socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
         const int id = nextConnectionId++;
         const bool tooMany
             = config.maxConnections > 0 && static_cast<int>(connections.size()) >= config.maxConnections;
@@ -236,6 +238,8 @@ void EmulatorServer::Private::onNewConnections()
         limits.maxStanzaBytes = config.maxStanzaBytes;
         limits.maxDepth = config.maxStanzaDepth;
         limits.authTimeoutMs = config.authTimeoutMs;
+        limits.maxStanzaElements = config.maxStanzaElements;
+        limits.maxUnsentBytes = config.maxUnsentBytes;
         conn->stream = new EmulatorStream(
             id, socket, limits, [this](const QString &a, const QString &p) { return authenticate(a, p); }, q);
         conn->answerTimer = std::make_unique<QTimer>();
@@ -958,6 +962,7 @@ QList<ConnectionInfo> EmulatorServer::connections() const
         info.draining = c->draining;
         info.pendingDownstream = c->pending;
         info.unackedUpstream = c->unackedUpstream;
+        info.unsentBytes = c->stream->unsentBytes();
         out.append(info);
     }
     return out;

@@ -17,25 +17,13 @@ constexpr auto kSessionNs = "urn:ietf:params:xml:ns:xmpp-session";
 constexpr auto kPingNs = "urn:xmpp:ping";
 constexpr int kMaxAuthAttempts = 3;
 constexpr int kCloseGraceMs = 2000;
+// Reads from the socket in pieces of this size, and lets the socket buffer
+// no more, so the stanza limit is checked before much more is held.
+constexpr qint64 kReadChunkBytes = 64 * 1024;
 
 QByteArray esc(QStringView text)
 {
     return stanza::escapeXml(text).toUtf8();
-}
-
-// UTF-16 units the reader will count for these UTF-8 bytes, so that fed data
-// and QXmlStreamReader::characterOffset() are comparable.
-qint64 utf16Units(const QByteArray &utf8)
-{
-    qint64 units = 0;
-    for (const char c : utf8) {
-        const auto b = static_cast<unsigned char>(c);
-        if ((b & 0xC0) != 0x80)
-            ++units;
-        if ((b & 0xF8) == 0xF0)
-            ++units; // a surrogate pair
-    }
-    return units;
 }
 
 QString randomToken(int bytes)
@@ -64,6 +52,7 @@ EmulatorStream::EmulatorStream(
     , m_authenticator(std::move(authenticator))
 {
     socket->setParent(this);
+    socket->setReadBufferSize(kReadChunkBytes);
     m_streamId = randomToken(8);
     m_closeTimer.setSingleShot(true);
     connect(&m_closeTimer, &QTimer::timeout, this, [this] {
@@ -79,6 +68,9 @@ EmulatorStream::EmulatorStream(
         m_authTimer.start(m_limits.authTimeoutMs);
     restartReader();
     connect(socket, &QSslSocket::readyRead, this, &EmulatorStream::onReadyRead);
+    // Progress on what was written resumes reading held back by maxUnsentBytes.
+    connect(socket, &QSslSocket::bytesWritten, this, &EmulatorStream::onReadyRead);
+    connect(socket, &QSslSocket::encryptedBytesWritten, this, &EmulatorStream::onReadyRead);
     connect(socket, &QSslSocket::disconnected, this, &EmulatorStream::finishClose);
     connect(socket, &QSslSocket::errorOccurred, this, [this](QAbstractSocket::SocketError error) {
         qCDebug(lcCcsServer) << "connection" << m_id << "socket error" << error;
@@ -90,46 +82,186 @@ EmulatorStream::EmulatorStream(
         QMetaObject::invokeMethod(this, &EmulatorStream::onReadyRead, Qt::QueuedConnection);
 }
 
+EmulatorStream::EmulatorStream(
+    int id, StreamLimits limits, Authenticator authenticator, Output output, QObject *parent)
+    : QObject(parent)
+    , m_id(id)
+    , m_limits(limits)
+    , m_authenticator(std::move(authenticator))
+    , m_output(std::move(output))
+    , m_socketFree(true)
+{
+    m_streamId = QStringLiteral("s%1").arg(id);
+    m_authTimer.setSingleShot(true);
+    connect(&m_authTimer, &QTimer::timeout, this, [this] {
+        sendStreamErrorAndClose(
+            QStringLiteral("connection-timeout"), QStringLiteral("not authenticated in time"));
+    });
+    if (m_limits.authTimeoutMs > 0)
+        m_authTimer.start(m_limits.authTimeoutMs);
+    restartReader();
+}
+
 EmulatorStream::~EmulatorStream() = default;
 
 void EmulatorStream::restartReader()
 {
-    ++m_readerGeneration;
+    // What the client sent after the element that ended the old stream (a
+    // pipelined stream header) belongs to the new one.
+    QByteArray leftover;
+    if (m_reader) {
+        markStanzaBoundary();
+        leftover = m_pending.mid(m_pendingHead);
+    }
     m_reader = std::make_unique<QXmlStreamReader>();
     m_reader->setNamespaceProcessing(true);
     m_stack.clear();
-    m_bytesFed = 0;
-    m_stanzaStartOffset = 0;
+    m_pending.clear();
+    m_pendingHead = 0;
+    m_pendingHeadUnits = 0;
+    if (!leftover.isEmpty()) {
+        m_pending = leftover;
+        m_reader->addData(leftover);
+    }
 }
 
 void EmulatorStream::onReadyRead()
 {
-    if (!m_socket)
+    if (m_reading)
         return;
-    const QByteArray data = m_socket->readAll();
-    if (data.isEmpty() || !isOpen())
+    m_reading = true;
+    // Bounded reads: the limit is checked after each piece. A peer that does
+    // not read what it is sent is not read either (bytesWritten resumes).
+    while (m_socket && isOpen() && m_socket->bytesAvailable() > 0
+        && (m_limits.maxUnsentBytes <= 0 || unsentBytes() <= m_limits.maxUnsentBytes)) {
+        const QByteArray data = m_socket->read(kReadChunkBytes);
+        if (data.isEmpty())
+            break;
+        feed(data);
+    }
+    m_reading = false;
+}
+
+qint64 EmulatorStream::unsentBytes() const
+{
+    // A QSslSocket encrypts at once: what waits is mostly in encryptedBytesToWrite().
+    return m_socket ? m_socket->bytesToWrite() + m_socket->encryptedBytesToWrite() : 0;
+}
+
+void EmulatorStream::feed(QByteArrayView bytes)
+{
+    if (bytes.isEmpty() || !isOpen())
         return;
-    m_bytesFed += utf16Units(data);
+    // QXmlStreamReader does not reject every invalid UTF-8 sequence (it may
+    // substitute or wait for more), so check here, with the state carried
+    // across reads. What came before the fault is still handled.
+    qsizetype valid = bytes.size();
+    qsizetype sequenceStart = 0;
+    for (qsizetype i = 0; i < bytes.size(); ++i) {
+        const auto b = static_cast<unsigned char>(bytes[i]);
+        if (m_utf8Need > 0) {
+            if (b < m_utf8Low || b > m_utf8High) {
+                valid = sequenceStart;
+                break;
+            }
+            m_utf8Low = 0x80;
+            m_utf8High = 0xBF;
+            --m_utf8Need;
+            continue;
+        }
+        sequenceStart = i;
+        if (b < 0x80)
+            continue;
+        // Table 3-7 of the Unicode standard: no overlong forms, surrogates or
+        // code points past U+10FFFF.
+        m_utf8Low = 0x80;
+        m_utf8High = 0xBF;
+        if (b >= 0xC2 && b <= 0xDF) {
+            m_utf8Need = 1;
+        } else if (b == 0xE0) {
+            m_utf8Need = 2;
+            m_utf8Low = 0xA0;
+        } else if ((b >= 0xE1 && b <= 0xEC) || b == 0xEE || b == 0xEF) {
+            m_utf8Need = 2;
+        } else if (b == 0xED) {
+            m_utf8Need = 2;
+            m_utf8High = 0x9F;
+        } else if (b == 0xF0) {
+            m_utf8Need = 3;
+            m_utf8Low = 0x90;
+        } else if (b >= 0xF1 && b <= 0xF3) {
+            m_utf8Need = 3;
+        } else if (b == 0xF4) {
+            m_utf8Need = 3;
+            m_utf8High = 0x8F;
+        } else {
+            valid = i;
+            break;
+        }
+    }
+    feedValid(bytes.first(valid));
+    if (valid < bytes.size() && isOpen())
+        sendStreamErrorAndClose(QStringLiteral("not-well-formed"), QStringLiteral("invalid UTF-8"));
+}
+
+void EmulatorStream::feedValid(QByteArrayView bytes)
+{
+    if (bytes.isEmpty() || !isOpen())
+        return;
+    const QByteArray data = bytes.toByteArray();
+    m_pending.append(data);
     m_reader->addData(data);
     processTokens();
     if (!isOpen())
         return;
+    // Drop what is before the current stanza; erasing at the front is cheap.
+    if (m_pendingHead > 0) {
+        m_pending.remove(0, m_pendingHead);
+        m_pendingHead = 0;
+    }
     // Bounds memory for a stanza that never ends (or a start tag that never closes).
-    if (m_bytesFed - m_stanzaStartOffset > m_limits.maxStanzaBytes)
+    if (m_pending.size() > m_limits.maxStanzaBytes)
         sendStreamErrorAndClose(QStringLiteral("policy-violation"),
             QStringLiteral("stanza larger than %1 bytes").arg(m_limits.maxStanzaBytes));
 }
 
+// Moves the start of the next stanza to where the reader is; returns the bytes
+// passed over (the size of what just ended there). The reader counts UTF-16
+// units, m_pending holds valid UTF-8: walk it a character at a time.
+qint64 EmulatorStream::markStanzaBoundary()
+{
+    const qint64 target = m_reader->characterOffset();
+    const qsizetype from = m_pendingHead;
+    while (m_pendingHeadUnits < target && m_pendingHead < m_pending.size()) {
+        const auto b = static_cast<unsigned char>(m_pending.at(m_pendingHead));
+        const int length = b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;
+        if (m_pendingHead + length > m_pending.size())
+            break;
+        m_pendingHead += length;
+        m_pendingHeadUnits += length == 4 ? 2 : 1;
+    }
+    return m_pendingHead - from;
+}
+
 void EmulatorStream::processTokens()
 {
-    const quint64 generation = m_readerGeneration;
-    QXmlStreamReader *reader = m_reader.get();
-    // A stream restart replaces the reader: stop reading from the old one.
-    while (isOpen() && generation == m_readerGeneration && !reader->atEnd()) {
+    // m_reader is read afresh each round: a stream restart replaces it, and
+    // what was left in the old one has been handed to the new one.
+    while (isOpen() && !m_reader->atEnd()) {
+        QXmlStreamReader *reader = m_reader.get();
         const QXmlStreamReader::TokenType token = reader->readNext();
         switch (token) {
+        case QXmlStreamReader::StartDocument: {
+            // XMPP is UTF-8 only (RFC 6120 11.6); the bytes were checked as such.
+            const QStringView encoding = reader->documentEncoding();
+            if (!encoding.isEmpty() && encoding.compare(u"UTF-8", Qt::CaseInsensitive) != 0) {
+                sendStreamErrorAndClose(
+                    QStringLiteral("unsupported-encoding"), QStringLiteral("only UTF-8 is supported"));
+                return;
+            }
+            break;
+        }
         case QXmlStreamReader::NoToken:
-        case QXmlStreamReader::StartDocument:
         case QXmlStreamReader::Comment:
         case QXmlStreamReader::ProcessingInstruction:
             break;
@@ -157,8 +289,8 @@ void EmulatorStream::processTokens()
                 const QString to = reader->attributes().value(QLatin1String("to")).toString();
                 if (!to.isEmpty() && stanza::isXmlSafe(to) && to.size() < 256)
                     m_domain = to;
+                markStanzaBoundary();
                 handleStreamStart();
-                m_stanzaStartOffset = reader->characterOffset();
                 break;
             }
             if (m_stack.empty() && reader->name() == QLatin1String("stream")
@@ -172,6 +304,13 @@ void EmulatorStream::processTokens()
                     QStringLiteral("XML nested deeper than %1").arg(m_limits.maxDepth));
                 return;
             }
+            if (m_stack.empty())
+                m_stanzaElements = 0;
+            if (++m_stanzaElements > m_limits.maxStanzaElements) {
+                sendStreamErrorAndClose(QStringLiteral("policy-violation"),
+                    QStringLiteral("more than %1 elements in a stanza").arg(m_limits.maxStanzaElements));
+                return;
+            }
             XmlElement element;
             element.name = reader->name().toString();
             element.ns = reader->namespaceUri().toString();
@@ -183,7 +322,7 @@ void EmulatorStream::processTokens()
             if (!m_stack.empty())
                 m_stack.back().text += reader->text();
             else
-                m_stanzaStartOffset = reader->characterOffset(); // white space keep-alive between stanzas
+                markStanzaBoundary(); // white space keep-alive between stanzas
             break;
         case QXmlStreamReader::EndElement: {
             if (m_stack.empty()) {
@@ -198,9 +337,7 @@ void EmulatorStream::processTokens()
                 m_stack.back().children.push_back(std::move(done));
                 break;
             }
-            const qint64 size = reader->characterOffset() - m_stanzaStartOffset;
-            m_stanzaStartOffset = reader->characterOffset();
-            if (size > m_limits.maxStanzaBytes) {
+            if (markStanzaBoundary() > m_limits.maxStanzaBytes) {
                 sendStreamErrorAndClose(QStringLiteral("policy-violation"),
                     QStringLiteral("stanza larger than %1 bytes").arg(m_limits.maxStanzaBytes));
                 return;
@@ -349,8 +486,10 @@ void EmulatorStream::handleIq(const XmlElement &iq)
         QString resource;
         if (const XmlElement *r = payload->child(u"resource"))
             resource = r->text.trimmed();
-        if (resource.isEmpty() || resource.size() > 256 || !stanza::isXmlSafe(resource))
-            resource = QStringLiteral("ccs-") + randomToken(4);
+        if (resource.isEmpty() || resource.size() > 256 || !stanza::isXmlSafe(resource)) {
+            resource = m_socketFree ? QStringLiteral("ccs-%1").arg(m_nextResource++)
+                                    : QStringLiteral("ccs-") + randomToken(4);
+        }
         const QString bare
             = m_authcid.contains(QLatin1Char('@')) ? m_authcid : m_senderId + QLatin1Char('@') + m_domain;
         m_fullJid = bare + QLatin1Char('/') + resource;
@@ -431,6 +570,10 @@ void EmulatorStream::closeStream()
         sendStreamHeader();
     write(QByteArrayLiteral("</stream:stream>"));
     m_phase = Phase::Closing;
+    if (m_socketFree) {
+        finishClose(); // nothing to wait for
+        return;
+    }
     if (m_socket)
         m_socket->disconnectFromHost(); // after the buffered bytes are written
     m_closeTimer.start(kCloseGraceMs);
@@ -451,6 +594,11 @@ void EmulatorStream::abort()
 
 void EmulatorStream::write(const QByteArray &xml)
 {
+    if (m_socketFree) {
+        if (m_output)
+            m_output(xml);
+        return;
+    }
     if (m_socket && m_socket->state() == QAbstractSocket::ConnectedState)
         m_socket->write(xml);
 }

@@ -2,6 +2,7 @@
 
 // Internal to ccscore/server: one client's XMPP stream on the emulator.
 
+#include <QByteArrayView>
 #include <QElapsedTimer>
 #include <QLoggingCategory>
 #include <QObject>
@@ -13,6 +14,7 @@
 
 #include <deque>
 #include <functional>
+#include <memory>
 #include <vector>
 
 Q_DECLARE_LOGGING_CATEGORY(lcCcsServer)
@@ -35,9 +37,16 @@ struct XmlElement {
 };
 
 struct StreamLimits {
-    qint64 maxStanzaBytes = 1 << 20;
+    qint64 maxStanzaBytes = 1 << 20; // in bytes read, checked while the stanza still arrives too
     int maxDepth = 32;
     int authTimeoutMs = 30000; // 0: none
+    // Elements in one stanza (CCS stanzas have a handful): each costs far
+    // more memory than its bytes, so the byte limit alone does not bound it.
+    int maxStanzaElements = 1000;
+    // Written and not yet taken by the peer: past this, the stream stops
+    // reading until the peer reads (TCP pushes back on a client that sends
+    // without ever reading its answers). 0: no limit.
+    qint64 maxUnsentBytes = 4 << 20;
 };
 
 // Speaks the XMPP side of CCS on one TLS socket: stream header, features,
@@ -51,6 +60,8 @@ class EmulatorStream : public QObject
 public:
     // Returns the sender ID for valid credentials, an empty string otherwise.
     using Authenticator = std::function<QString(const QString &authcid, const QString &password)>;
+    // Receives every byte the stream writes, in the socket-free mode.
+    using Output = std::function<void(const QByteArray &bytes)>;
 
     enum class Phase {
         AwaitingStream, // TLS up, waiting for <stream:stream>
@@ -64,7 +75,18 @@ public:
 
     EmulatorStream(int id, QSslSocket *socket, StreamLimits limits, Authenticator authenticator,
         QObject *parent = nullptr);
+    // Socket-free: bytes come in through feed() and go out through output, in
+    // the same parser and state machine. Needs no event loop, starts no timer
+    // unless limits.authTimeoutMs > 0, closes at once (closed() is emitted
+    // from closeStream()), and is deterministic (no random stream id or
+    // resource). For fuzzing (see StreamFuzzing.h) and tests.
+    EmulatorStream(
+        int id, StreamLimits limits, Authenticator authenticator, Output output, QObject *parent = nullptr);
     ~EmulatorStream() override;
+
+    // Bytes from the peer, as they arrive (any split, even inside a UTF-8
+    // sequence). The socket mode calls it for what it reads.
+    void feed(QByteArrayView bytes);
 
     int id() const { return m_id; }
     Phase phase() const { return m_phase; }
@@ -72,6 +94,7 @@ public:
     bool isOpen() const { return m_phase != Phase::Closing && m_phase != Phase::Closed; }
     QString senderId() const { return m_senderId; }
     QString fullJid() const { return m_fullJid; }
+    qint64 unsentBytes() const; // written, not yet sent to the peer
 
     // <message id=".."><gcm xmlns="google:mobile:data">JSON</gcm></message>
     void sendGcm(const QByteArray &json);
@@ -94,7 +117,9 @@ Q_SIGNALS:
 
 private:
     void onReadyRead();
+    void feedValid(QByteArrayView bytes);
     void processTokens();
+    qint64 markStanzaBoundary();
     void restartReader();
     void handleStreamStart();
     void handleStanza(const XmlElement &stanza);
@@ -111,10 +136,21 @@ private:
     Authenticator m_authenticator;
     Phase m_phase = Phase::AwaitingStream;
     std::unique_ptr<QXmlStreamReader> m_reader;
-    quint64 m_readerGeneration = 0;
     std::vector<XmlElement> m_stack; // open elements below the stream root
-    qint64 m_bytesFed = 0; // bytes given to the current reader
-    qint64 m_stanzaStartOffset = 0; // reader offset where the current/next stanza began
+    // Bytes given to the current reader from where the current (or next)
+    // stanza began: the limit counts these, so a stanza, or a start tag, that
+    // never ends cannot grow without bound however the reader buffers it.
+    QByteArray m_pending;
+    qsizetype m_pendingHead = 0; // m_pending[0, head) is before the stanza start
+    qint64 m_pendingHeadUnits = 0; // reader characterOffset() of m_pendingHead
+    int m_stanzaElements = 0; // elements in the stanza being read
+    bool m_reading = false; // in onReadyRead: no re-entry
+    // Incremental UTF-8 check (RFC 3629): a sequence may be split across reads.
+    int m_utf8Need = 0; // continuation bytes still expected
+    unsigned char m_utf8Low = 0x80; // range of the next continuation byte
+    unsigned char m_utf8High = 0xBF;
+    Output m_output; // socket-free mode
+    bool m_socketFree = false;
     bool m_headerSent = false;
     bool m_closedEmitted = false;
     int m_authAttempts = 0;
@@ -124,6 +160,7 @@ private:
     QString m_fullJid;
     QString m_streamId;
     quint64 m_nextStanzaId = 1;
+    quint64 m_nextResource = 1; // socket-free mode: deterministic resources
     QTimer m_closeTimer;
     QTimer m_authTimer;
 };

@@ -67,6 +67,9 @@ struct EmulatorConfig {
     qint64 upstreamTimeToLiveSeconds = 86400; // upstream messages without time_to_live
     int maxConnections = 1000; // more at once: stream error policy-violation (CCS allowed 1000 per sender)
     int authTimeoutMs = 30000; // a connection not bound by then: stream error connection-timeout
+    int maxStanzaElements = 1000; // more elements in one stanza: stream error policy-violation
+    // Answers the client has not taken yet; past this the emulator stops reading from it (0: no limit).
+    qint64 maxUnsentBytes = 4 << 20;
 };
 
 struct ConnectionInfo {
@@ -76,6 +79,7 @@ struct ConnectionInfo {
     bool draining = false;
     int pendingDownstream = 0; // received, not answered yet
     int unackedUpstream = 0; // upstream messages and receipts delivered, not ACKed yet
+    qint64 unsentBytes = 0; // written by the emulator, not yet taken by the client
 };
 
 // What the emulator saw: the witness for tests.

@@ -28,6 +28,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     options.startBound = (data[0] & 1) != 0;
     const int chunkBits = (data[0] >> 1) & 7;
     options.chunkBytes = chunkBits == 0 ? 0 : qsizetype(1) << (chunkBits - 1);
+    // Limits low enough for inputs of a few KiB to reach them.
+    options.maxStanzaBytes = 2048;
+    options.maxDepth = 8;
+    options.maxStanzaElements = 64;
     const QByteArrayView input(reinterpret_cast<const char *>(data) + 1, qsizetype(size - 1));
     const ccs::emulator::StreamRunResult result = ccs::emulator::runEmulatorStream(input, options);
 
