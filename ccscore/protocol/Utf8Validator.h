@@ -17,6 +17,8 @@ public:
     bool isValid() const { return !m_failed; }
     // Offset (from the first byte fed) of the first bad byte, or -1.
     qint64 errorOffset() const { return m_failed ? m_errorOffset : -1; }
+    // Bytes accepted so far.
+    qint64 bytesChecked() const { return m_offset; }
     // True if the bytes fed so far end inside a multi-byte sequence.
     bool isIncomplete() const { return m_need > 0; }
     void reset() { *this = Utf8Validator(); }

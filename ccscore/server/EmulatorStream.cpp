@@ -155,50 +155,9 @@ void EmulatorStream::feed(QByteArrayView bytes)
     // QXmlStreamReader does not reject every invalid UTF-8 sequence (it may
     // substitute or wait for more), so check here, with the state carried
     // across reads. What came before the fault is still handled.
-    qsizetype valid = bytes.size();
-    qsizetype sequenceStart = 0;
-    for (qsizetype i = 0; i < bytes.size(); ++i) {
-        const auto b = static_cast<unsigned char>(bytes[i]);
-        if (m_utf8Need > 0) {
-            if (b < m_utf8Low || b > m_utf8High) {
-                valid = sequenceStart;
-                break;
-            }
-            m_utf8Low = 0x80;
-            m_utf8High = 0xBF;
-            --m_utf8Need;
-            continue;
-        }
-        sequenceStart = i;
-        if (b < 0x80)
-            continue;
-        // Table 3-7 of the Unicode standard: no overlong forms, surrogates or
-        // code points past U+10FFFF.
-        m_utf8Low = 0x80;
-        m_utf8High = 0xBF;
-        if (b >= 0xC2 && b <= 0xDF) {
-            m_utf8Need = 1;
-        } else if (b == 0xE0) {
-            m_utf8Need = 2;
-            m_utf8Low = 0xA0;
-        } else if ((b >= 0xE1 && b <= 0xEC) || b == 0xEE || b == 0xEF) {
-            m_utf8Need = 2;
-        } else if (b == 0xED) {
-            m_utf8Need = 2;
-            m_utf8High = 0x9F;
-        } else if (b == 0xF0) {
-            m_utf8Need = 3;
-            m_utf8Low = 0x90;
-        } else if (b >= 0xF1 && b <= 0xF3) {
-            m_utf8Need = 3;
-        } else if (b == 0xF4) {
-            m_utf8Need = 3;
-            m_utf8High = 0x8F;
-        } else {
-            valid = i;
-            break;
-        }
-    }
+    const qint64 checkedBefore = m_utf8.bytesChecked();
+    const qsizetype valid
+        = m_utf8.feed(bytes) ? bytes.size() : qsizetype(m_utf8.errorOffset() - checkedBefore);
     feedValid(bytes.first(valid));
     if (valid < bytes.size() && isOpen())
         sendStreamErrorAndClose(QStringLiteral("not-well-formed"), QStringLiteral("invalid UTF-8"));

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "protocol/Utf8Validator.h"
+
 // Internal to ccscore/server: one client's XMPP stream on the emulator.
 
 #include <QByteArrayView>
@@ -146,9 +148,7 @@ private:
     int m_stanzaElements = 0; // elements in the stanza being read
     bool m_reading = false; // in onReadyRead: no re-entry
     // Incremental UTF-8 check (RFC 3629): a sequence may be split across reads.
-    int m_utf8Need = 0; // continuation bytes still expected
-    unsigned char m_utf8Low = 0x80; // range of the next continuation byte
-    unsigned char m_utf8High = 0xBF;
+    Utf8Validator m_utf8;
     Output m_output; // socket-free mode
     bool m_socketFree = false;
     bool m_headerSent = false;
