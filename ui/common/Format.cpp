@@ -139,23 +139,7 @@ QString stateLabel(MessageState state)
 
 QString sessionStateLabel(SessionState state)
 {
-    switch (state) {
-    case SessionState::Disconnected:
-        return QStringLiteral("Disconnected");
-    case SessionState::Connecting:
-        return QStringLiteral("Connecting");
-    case SessionState::Authenticating:
-        return QStringLiteral("Authenticating");
-    case SessionState::Connected:
-        return QStringLiteral("Connected");
-    case SessionState::Draining:
-        return QStringLiteral("Draining");
-    case SessionState::Reconnecting:
-        return QStringLiteral("Reconnecting");
-    case SessionState::Error:
-        return QStringLiteral("Error");
-    }
-    return {};
+    return sessionStateName(state); // the core's names read well as they are
 }
 
 } // namespace ccs::ui
