@@ -409,9 +409,13 @@ void CcsConnection::takeOverReading()
     connect(m_socket, &QIODevice::readyRead, this, &CcsConnection::readStanzas);
     m_readingOurselves = true;
     m_reader.clear();
-    m_reader.addData(QByteArrayLiteral("<stream:stream xmlns='jabber:client' "
-                                       "xmlns:stream='http://etherx.jabber.org/streams'>"));
+    m_plainPending.clear();
+    m_charsFed = 0;
     m_depth = 0;
+    feedReader(QByteArrayLiteral("<stream:stream xmlns='jabber:client' "
+                                 "xmlns:stream='http://etherx.jabber.org/streams'>"));
+    parseAvailable(); // the stream element: depth 1, the reader idle
+    m_stanzaEndAt = m_reader.characterOffset();
     m_utf8.reset();
     m_guard.reset();
     m_truncated = false;
@@ -442,10 +446,45 @@ void CcsConnection::readStanzas()
         return;
     }
     qsizetype pos = 0;
-    while (pos < data.size()) {
+    // The fast path: whole stanzas of the plain form CCS sends, read without the
+    // XML reader while it has nothing buffered. The start of one that the read
+    // cut off waits for the next read (up to kMaxPlainPending bytes); anything
+    // else goes to the reader.
+    QByteArray joined;
+    if (!m_plainPending.isEmpty()) {
+        joined = m_plainPending + data;
+        m_plainPending.clear();
+    }
+    const QByteArray &bytes = joined.isEmpty() ? data : joined;
+    while (pos < bytes.size() && readerIdle()) {
+        const char c = bytes[pos];
+        if (c == ' ' || c == '\n' || c == '\t' || c == '\r') {
+            ++pos; // white space between stanzas means nothing
+            continue;
+        }
+        const qsizetype taken = stanza::readPlainGcmMessage(
+            QByteArrayView(bytes).sliced(pos), &m_stanza.id, &m_stanza.gcmText, kMaxGcmChars);
+        if (taken < 0 && bytes.size() - pos <= kMaxPlainPending) {
+            m_plainPending = bytes.sliced(pos);
+            return;
+        }
+        if (taken <= 0)
+            break;
+        pos += taken;
+        static const QString message = QStringLiteral("message");
+        m_stanza.name = message;
+        m_stanza.type.clear();
+        m_stanza.hasGcm = true;
+        m_stanza.isError = m_stanza.oversized = false;
+        m_stanza.error = StanzaError();
+        dispatchStanza();
+        if (m_finished || m_aborted || !m_socket)
+            return;
+    }
+    while (pos < bytes.size()) {
         QByteArray forReader;
-        const XmlSizeGuard::Result result = m_guard.process(data, &pos, &forReader);
-        m_reader.addData(forReader);
+        const XmlSizeGuard::Result result = m_guard.process(bytes, &pos, &forReader);
+        feedReader(forReader);
         if (!parseAvailable())
             return;
         if (result == XmlSizeGuard::Result::MarkupTooLong) {
@@ -457,6 +496,19 @@ void CcsConnection::readStanzas()
         if (result == XmlSizeGuard::Result::CutStarted)
             m_truncated = true; // what the reader holds now is all it gets of that run
     }
+}
+
+void CcsConnection::feedReader(const QByteArray &bytes)
+{
+    // The reader counts UTF-16 units: one per UTF-8 sequence, two for four-byte ones.
+    qint64 units = 0;
+    for (const char b : bytes) {
+        const auto c = static_cast<unsigned char>(b);
+        units += (c & 0xC0) != 0x80;
+        units += c >= 0xF0;
+    }
+    m_charsFed += units;
+    m_reader.addData(bytes);
 }
 
 // Reads every complete token; false once the connection is being ended.
@@ -528,9 +580,10 @@ bool CcsConnection::parseAvailable()
             }
             break;
         case QXmlStreamReader::EndElement:
-            if (m_depth == 2)
+            if (m_depth == 2) {
+                m_stanzaEndAt = m_reader.characterOffset();
                 dispatchStanza();
-            else if (m_depth == 3)
+            } else if (m_depth == 3)
                 m_inGcm = m_inError = m_inErrorText = false;
             else if (m_depth == 4)
                 m_inErrorText = false;

@@ -118,6 +118,15 @@ private:
     int m_depth = 0;
     bool m_inGcm = false, m_inError = false, m_inErrorText = false;
     IncomingStanza m_stanza;
+    // The fast path (stanza::readPlainGcmMessage) may read only while the reader
+    // stands between two stanzas with nothing buffered: the last stanza it ended
+    // ended exactly where the characters it was given end.
+    qint64 m_charsFed = 0; // UTF-16 units given to m_reader
+    qint64 m_stanzaEndAt = -1; // m_reader's offset after the last stanza it ended
+    QByteArray m_plainPending; // the start of a plain stanza the last read cut off
+    static constexpr qsizetype kMaxPlainPending = 16 * 1024; // a CCS stanza is a few KiB
+    bool readerIdle() const { return m_depth == 1 && m_stanzaEndAt == m_charsFed; }
+    void feedReader(const QByteArray &bytes);
 };
 
 } // namespace ccs

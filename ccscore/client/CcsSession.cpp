@@ -49,10 +49,16 @@ public:
         QObject::connect(&reconnectTimer, &QTimer::timeout, q, [this] { ensureConnections(); });
         QObject::connect(&answerTimer, &QTimer::timeout, q, [this] { checkAnswers(); });
         // A held receipt belongs to its ledger row; it goes when the row can no longer be ACKed.
-        QObject::connect(ledger, &MessageLedger::cleared, q, [this] { earlyReceipts.clear(); });
+        QObject::connect(ledger, &MessageLedger::cleared, q, [this] {
+            earlyReceipts.clear();
+            wire.clear();
+        });
         QObject::connect(
             ledger, &MessageLedger::entryChanged, q, [this](int index, MessageState, MessageState to) {
-                if (!earlyReceipts.isEmpty() && isTerminal(to) && to != MessageState::Acked)
+                if (!isTerminal(to))
+                    return;
+                wire.remove(index); // it will not be written again
+                if (!earlyReceipts.isEmpty() && to != MessageState::Acked)
                     earlyReceipts.remove(index);
             });
     }
@@ -68,6 +74,9 @@ public:
     QTimer reconnectTimer;
     QTimer answerTimer; // repeating while open: see checkAnswers()
     QHash<int, QString> earlyReceipts; // ledger index -> message_status of a receipt that came before the ACK
+    // ledger index -> the JSON that goes on the wire, serialized once by send() (where it was
+    // validated) and written by pump() as often as the message is sent, until it is terminal
+    QHash<int, QByteArray> wire;
     DeduplicationSet seen;
     ReconnectBackoff backoff;
     SessionState state = SessionState::Disconnected;
@@ -178,7 +187,9 @@ public:
                         index, MessageState::Expired, 0, QStringLiteral("time_to_live ran out in the queue"));
                     continue;
                 }
-                if (!c->writeGcm(entry.message.messageId, entry.message.toJsonBytes())) {
+                const auto cached = wire.constFind(index);
+                const QByteArray json = cached != wire.cend() ? *cached : entry.message.toJsonBytes();
+                if (!c->writeGcm(entry.message.messageId, json)) {
                     queue.push_front(index);
                     break;
                 }
@@ -677,7 +688,8 @@ bool CcsSession::send(const DownstreamMessage &message, ValidationFailure *failu
     DownstreamMessage accepted = message;
     if (accepted.messageId.isEmpty())
         accepted.messageId = MessageIdGenerator::next();
-    if (const auto invalid = validateDownstream(accepted.toJson())) {
+    const QJsonObject object = accepted.toJson();
+    if (const auto invalid = validateDownstream(object)) {
         if (failure)
             *failure = *invalid;
         return false;
@@ -694,6 +706,7 @@ bool CcsSession::send(const DownstreamMessage &message, ValidationFailure *failu
         }
         return false;
     }
+    d->wire.insert(index, json::serialize(object));
     d->queue.push_back(index);
     d->pump();
     return true;

@@ -111,27 +111,37 @@ bool appendEscapedAscii(QByteArray &out, QByteArrayView text, bool quotes)
         if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c > 0x7e)
             return false;
     }
-    for (const char c : text) {
-        switch (c) {
+    // Copies the runs between characters that need an entity in one go.
+    const char *run = text.data();
+    const char *const end = text.data() + text.size();
+    for (const char *p = run; p != end; ++p) {
+        const char *entity = nullptr;
+        switch (*p) {
         case '&':
-            out += "&amp;";
+            entity = "&amp;";
             break;
         case '<':
-            out += "&lt;";
+            entity = "&lt;";
             break;
         case '>':
-            out += "&gt;";
+            entity = "&gt;";
             break;
         case '"':
-            out += quotes ? "&quot;" : "\"";
+            entity = quotes ? "&quot;" : nullptr;
             break;
         case '\'':
-            out += quotes ? "&apos;" : "'";
+            entity = quotes ? "&apos;" : nullptr;
             break;
         default:
-            out += c;
+            break;
+        }
+        if (entity) {
+            out.append(run, p - run);
+            out.append(entity);
+            run = p + 1;
         }
     }
+    out.append(run, end - run);
     return true;
 }
 
@@ -167,6 +177,115 @@ QByteArray gcmMessage(const QString &stanzaId, const QByteArray &json)
         xml += QStringLiteral(" id=\"%1\"").arg(escapeXml(stanzaId));
     xml += QLatin1Char('>') + gcmElement(json) + QLatin1String("</message>");
     return xml.toUtf8();
+}
+
+namespace {
+
+// Unescapes the text of a plain stanza; false for anything the fast path leaves
+// to the XML reader (other bytes, other entities, "]]>" in text).
+bool unescapePlain(QByteArrayView raw, bool attribute, QString *out)
+{
+    bool entities = false;
+    for (qsizetype i = 0; i < raw.size(); ++i) {
+        const auto c = static_cast<unsigned char>(raw[i]);
+        if (c >= 0x20 && c <= 0x7e) {
+            if (c == '&')
+                entities = true;
+            else if (c == '<')
+                return false;
+            else if (c == '>' && !attribute && i >= 2 && raw[i - 1] == ']' && raw[i - 2] == ']')
+                return false; // "]]>" is not allowed in text
+            continue;
+        }
+        // Tabs and line feeds mean themselves in text; in an attribute value XML
+        // turns them into spaces, and carriage returns are normalized everywhere.
+        if (attribute || (c != '\t' && c != '\n'))
+            return false;
+    }
+    if (!entities) {
+        *out = QString::fromLatin1(raw);
+        return true;
+    }
+    out->clear();
+    out->reserve(raw.size());
+    qsizetype run = 0;
+    for (qsizetype i = 0; i < raw.size(); ++i) {
+        if (raw[i] != '&')
+            continue;
+        out->append(QLatin1String(raw.sliced(run, i - run)));
+        const QByteArrayView rest = raw.sliced(i);
+        char c;
+        qsizetype length;
+        if (rest.startsWith("&amp;"))
+            c = '&', length = 5;
+        else if (rest.startsWith("&lt;"))
+            c = '<', length = 4;
+        else if (rest.startsWith("&gt;"))
+            c = '>', length = 4;
+        else if (rest.startsWith("&quot;"))
+            c = '"', length = 6;
+        else if (rest.startsWith("&apos;"))
+            c = '\'', length = 6;
+        else
+            return false; // a character reference or a bad entity: the reader decides
+        out->append(QLatin1Char(c));
+        i += length - 1;
+        run = i + 1;
+    }
+    out->append(QLatin1String(raw.sliced(run)));
+    return true;
+}
+
+} // namespace
+
+qsizetype readPlainGcmMessage(QByteArrayView bytes, QString *id, QString *json, qsizetype maxJsonChars)
+{
+    static constexpr QByteArrayView open("<message");
+    static constexpr QByteArrayView idOpen(" id=\"");
+    static constexpr QByteArrayView gcmOpen("><gcm xmlns=\"google:mobile:data\">");
+    static constexpr QByteArrayView close("</gcm></message>");
+    qsizetype pos = 0;
+    enum Take { Taken, Short, Other };
+    auto take = [&](QByteArrayView literal) {
+        const QByteArrayView rest = bytes.sliced(pos);
+        if (rest.startsWith(literal)) {
+            pos += literal.size();
+            return Taken;
+        }
+        return rest.size() < literal.size() && literal.startsWith(rest) ? Short : Other;
+    };
+    if (const Take t = take(open); t != Taken)
+        return t == Short ? -1 : 0;
+    if (pos == bytes.size())
+        return -1;
+    QString stanzaId;
+    if (bytes[pos] == ' ') {
+        if (const Take t = take(idOpen); t != Taken)
+            return t == Short ? -1 : 0;
+        const qsizetype end = bytes.indexOf('"', pos);
+        if (end < 0)
+            return -1;
+        if (!unescapePlain(bytes.sliced(pos, end - pos), true, &stanzaId))
+            return 0;
+        pos = end + 1;
+    }
+    if (const Take t = take(gcmOpen); t != Taken)
+        return t == Short ? -1 : 0;
+    const qsizetype end = bytes.indexOf('<', pos);
+    // Entities only shorten the text, so its bytes bound its characters.
+    if ((end < 0 ? bytes.size() : end) - pos > maxJsonChars)
+        return 0;
+    if (end < 0)
+        return -1;
+    QString text;
+    if (!unescapePlain(bytes.sliced(pos, end - pos), false, &text))
+        return 0;
+    pos = end;
+    if (const Take t = take(close); t != Taken)
+        return t == Short ? -1 : 0;
+    *id = std::move(stanzaId);
+    *json = std::move(text);
+    return pos;
 }
 
 QByteArray gcmStanzaError(

@@ -17,6 +17,17 @@ bool isXmlSafe(QStringView text);
 // payload can close the gcm element; characters XML cannot carry become \uXXXX
 // escapes, which mean the same inside a JSON string.
 QByteArray gcmMessage(const QString &stanzaId, const QByteArray &json);
+// Reads one stanza of the exact form gcmMessage() writes for printable ASCII,
+// the form of nearly everything a CCS server sends, from the start of `bytes`:
+//   <message>, or <message id="ID">, then <gcm xmlns="google:mobile:data">JSON</gcm></message>
+// where ID and JSON are printable ASCII (JSON may also hold tabs and line feeds)
+// with no entity but &amp; &lt; &gt; &quot; &apos;, and JSON is at most
+// maxJsonChars long and holds no "]]>". Returns the bytes it took with *id and
+// *json unescaped; -1 when the bytes end before the stanza does but could
+// still become one; 0 when they are anything else (then an XML reader must
+// read them: this is a fast path, never a judgement on well-formedness).
+qsizetype readPlainGcmMessage(QByteArrayView bytes, QString *id, QString *json, qsizetype maxJsonChars);
+
 // The stanza error CCS sends for a request it cannot take.
 QByteArray gcmStanzaError(
     const QString &stanzaId, const QString &to, const QByteArray &originalJson, const QString &text);

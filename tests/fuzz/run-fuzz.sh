@@ -40,7 +40,13 @@ for t in "${targets[@]}"; do
         result=ok
     else
         result=FAILED; status=1
+        # enough to reproduce from a CI log: the error, our frames, the input
         grep -E 'ERROR|SUMMARY|Test unit written' "$log" | head -5
+        grep -E '^ +#[0-9]+ .* in .*(/ccscore/|/tests/fuzz/)' "$log" | head -12 || true
+        crash=$(ls -t "$build/artifacts/$t-"* 2>/dev/null | head -1)
+        if [ -n "$crash" ] && [ "$(stat -c %s "$crash")" -le 4096 ]; then
+            echo "input (base64): $(base64 -w0 "$crash")"
+        fi
     fi
     execs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' || echo 0)
     corpus=$(ls "$work" | wc -l)

@@ -2,6 +2,7 @@
 #include "protocol/JsonCodec.h"
 
 #include <QJsonArray>
+#include <QJsonDocument>
 #include <QJsonValue>
 #include <QTest>
 
@@ -26,7 +27,12 @@ private Q_SLOTS:
     void refusesHugeAndOddNumbers();
     void valueTypesRoundTrip_data();
     void valueTypesRoundTrip();
+    void largeDoublesKeepTheirValue();
+    void serializeWritesWhatQtWrites_data();
+    void serializeWritesWhatQtWrites();
     void serializeIsCompactUtf8();
+    void plainAckFastPath_data();
+    void plainAckFastPath();
     void survivesRandomGarbage();
 };
 
@@ -260,6 +266,58 @@ void TestJsonCodec::valueTypesRoundTrip()
     QCOMPARE(json::serialize(back), text);
 }
 
+void TestJsonCodec::largeDoublesKeepTheirValue()
+{
+    // A fraction past 2^53 is a double; Qt writes it back as an integer
+    // literal of the same value, which parses as an integer. The number must
+    // survive by value (the message a device gets is the same), and a second
+    // round trip must be stable.
+    QJsonObject object;
+    ParseError error;
+    QVERIFY(json::parseObject(R"({"n":955555555555555555.99989})", &object, &error));
+    const double original = object.value(QLatin1String("n")).toDouble();
+    QCOMPARE(original, 955555555555555555.99989);
+    const QByteArray once = json::serialize(object);
+    QJsonObject back;
+    QVERIFY2(json::parseObject(once, &back, &error), qPrintable(error.message));
+    QCOMPARE(back.value(QLatin1String("n")).toDouble(), original);
+    QCOMPARE(back.value(QLatin1String("n")), object.value(QLatin1String("n")));
+    QCOMPARE(json::serialize(back), once);
+}
+
+void TestJsonCodec::serializeWritesWhatQtWrites_data()
+{
+    QTest::addColumn<QJsonValue>("value");
+    QTest::newRow("ascii") << QJsonValue(QStringLiteral("plain text, 123"));
+    QTest::newRow("escapes") << QJsonValue(QStringLiteral("\"\\/\b\f\n\r\t\x01\x1f\x7f"));
+    QTest::newRow("two-byte") << QJsonValue(QString::fromUtf8("\xC3\xA9\xC2\x80\xDF\xBF"));
+    QTest::newRow("three-byte") << QJsonValue(QString::fromUtf8("\xE2\x82\xAC\xEF\xBF\xBF\xE0\xA0\x80"));
+    QTest::newRow("non-BMP") << QJsonValue(QString::fromUtf8("\xF0\x9F\x98\x80\xF4\x8F\xBF\xBF"));
+    QTest::newRow("lone high surrogate") << QJsonValue(QString(QChar(0xD800)) + QLatin1Char('x'));
+    QTest::newRow("lone low surrogate") << QJsonValue(QString(QChar(0xDFFF)));
+    QTest::newRow("high at end") << QJsonValue(QStringLiteral("a") + QChar(0xDBFF));
+    const QList<double> numbers {0, -0.0, 1, -1, 0.5, 1e17, 1e300, -2.5e-300, 9007199254740992.0,
+        9007199254740993.0, 955555555555555555.9, 123456789.125, std::numeric_limits<double>::denorm_min()};
+    for (const double n : numbers)
+        QTest::addRow("double %.17g", n) << QJsonValue(n);
+    const QList<qint64> integers {0, 2419200, -42, qint64(1) << 53, (qint64(1) << 53) + 1,
+        std::numeric_limits<qint64>::max(), std::numeric_limits<qint64>::min()};
+    for (const qint64 n : integers)
+        QTest::addRow("integer %lld", static_cast<long long>(n)) << QJsonValue(n);
+    QTest::newRow("null") << QJsonValue(QJsonValue::Null);
+    QTest::newRow("bools") << QJsonValue(QJsonArray {true, false});
+    QTest::newRow("nested") << QJsonValue(QJsonObject {
+        {QStringLiteral("b"), QJsonArray {1, QJsonObject {}}}, {QStringLiteral("a\n\u00e9"), QJsonArray {}}});
+}
+
+void TestJsonCodec::serializeWritesWhatQtWrites()
+{
+    // json::serialize is a faster writer of QJsonDocument's compact form; it must not differ.
+    QFETCH(QJsonValue, value);
+    const QJsonObject object {{QStringLiteral("v"), value}, {QStringLiteral("k\u00fc\""), value}};
+    QCOMPARE(json::serialize(object), QJsonDocument(object).toJson(QJsonDocument::Compact));
+}
+
 void TestJsonCodec::serializeIsCompactUtf8()
 {
     const QJsonObject object {{QStringLiteral("to"), QStringLiteral("t")},
@@ -269,6 +327,61 @@ void TestJsonCodec::serializeIsCompactUtf8()
     QVERIFY(!text.contains(' '));
     QVERIFY(!text.contains('\n'));
     QVERIFY(json::serializePretty(object).contains('\n'));
+}
+
+void TestJsonCodec::plainAckFastPath_data()
+{
+    QTest::addColumn<QByteArray>("text");
+    QTest::addColumn<bool>("fast"); // taken by the fast path
+    QTest::newRow("ack") << QByteArray(R"({"from":"dev","message_id":"m-1","message_type":"ack"})") << true;
+    QTest::newRow("spaces") << QByteArray(" {\n \"message_type\" : \"ack\" ,\t\"message_id\":\"m\"}\r\n")
+                            << true;
+    QTest::newRow("client ack") << QByteArray(R"({"to":"dev","message_id":"m-1","message_type":"ack"})")
+                                << true;
+    QTest::newRow("only the type") << QByteArray(R"({"message_type":"ack"})") << true;
+    QTest::newRow("nack") << QByteArray(R"({"message_type":"nack","message_id":"m"})") << false;
+    QTest::newRow("escape") << QByteArray(R"({"message_type":"ack","message_id":"m\u0041"})") << false;
+    QTest::newRow("non-ASCII") << QByteArray("{\"message_type\":\"ack\",\"from\":\"\xC3\xA9\"}") << false;
+    QTest::newRow("extra member") << QByteArray(R"({"message_type":"ack","message_id":"m","x":"y"})")
+                                  << false;
+    QTest::newRow("number") << QByteArray(R"({"message_type":"ack","message_id":1})") << false;
+    QTest::newRow("duplicate") << QByteArray(R"({"message_type":"ack","message_id":"a","message_id":"b"})")
+                               << false;
+    QTest::newRow("trailing comma") << QByteArray(R"({"message_type":"ack",})") << false;
+    QTest::newRow("trailing text") << QByteArray(R"({"message_type":"ack"} x)") << false;
+    QTest::newRow("control char") << QByteArray("{\"message_type\":\"ack\",\"from\":\"a\tb\"}") << false;
+    QTest::newRow("cut") << QByteArray(R"({"message_type":"ack")") << false;
+    QTest::newRow("empty") << QByteArray() << false;
+}
+
+void TestJsonCodec::plainAckFastPath()
+{
+    // Whatever the fast path takes, the strict parser reads the same; whatever it
+    // declines still gets the strict parser's answer (an Ack with extra, or an error).
+    QFETCH(QByteArray, text);
+    QFETCH(bool, fast);
+    const std::optional<Ack> plain = json::parsePlainAck(text);
+    QCOMPARE(plain.has_value(), fast);
+    QJsonObject object;
+    ParseError error;
+    const bool parses = json::parseObject(text, &object, &error);
+    const ServerMessage message = json::parseServerMessage(text);
+    if (!plain) {
+        if (!parses)
+            QVERIFY(std::holds_alternative<ParseError>(message));
+        return;
+    }
+    QVERIFY(parses);
+    QCOMPARE(object.value(QLatin1String("message_type")).toString(), QStringLiteral("ack"));
+    QCOMPARE(plain->messageId, object.value(QLatin1String("message_id")).toString());
+    QCOMPARE(plain->from, object.value(QLatin1String("from")).toString());
+    QCOMPARE(plain->to, object.value(QLatin1String("to")).toString());
+    QVERIFY(plain->extra.isEmpty());
+    QVERIFY(std::holds_alternative<Ack>(message));
+    QVERIFY(std::get<Ack>(message) == *plain);
+    const ClientMessage fromClient = json::parseClientMessage(text);
+    QVERIFY(std::holds_alternative<Ack>(fromClient));
+    QVERIFY(std::get<Ack>(fromClient) == *plain);
 }
 
 void TestJsonCodec::survivesRandomGarbage()
