@@ -335,6 +335,12 @@ void CcsConnection::finish()
         m_finishScheduled = false;
         return;
     }
+    // Stanzas already received (a slice not yet read, or the last bytes before the
+    // close) are answers the session must see before it hears the connection is gone.
+    if (m_readingOurselves && !m_aborted)
+        readIncoming(false);
+    if (m_finished)
+        return;
     m_finished = true;
     m_authenticated = false;
     m_connectTimer.stop();
@@ -425,12 +431,17 @@ void CcsConnection::takeOverReading()
 
 void CcsConnection::readStanzas()
 {
+    readIncoming(true);
+}
+
+void CcsConnection::readIncoming(bool sliced)
+{
     if (!m_socket || m_finished || m_aborted)
         return;
     const QByteArray data = m_socket->readAll();
-    if (data.isEmpty())
+    if (data.isEmpty() && m_plainPending.isEmpty())
         return;
-    if (m_traffic) {
+    if (m_traffic && !data.isEmpty()) {
         // The log is for people: a flood is shown by its start and its size.
         constexpr qsizetype shown = 64 * 1024;
         Q_EMIT trafficLogged(TrafficDirection::In,
@@ -456,6 +467,7 @@ void CcsConnection::readStanzas()
         m_plainPending.clear();
     }
     const QByteArray &bytes = joined.isEmpty() ? data : joined;
+    int handled = 0;
     while (pos < bytes.size() && readerIdle()) {
         const char c = bytes[pos];
         if (c == ' ' || c == '\n' || c == '\t' || c == '\r') {
@@ -470,6 +482,13 @@ void CcsConnection::readStanzas()
         }
         if (taken <= 0)
             break;
+        if (sliced && ++handled > kStanzasPerSlice) {
+            // Back to the event loop, which hands the server what the ACKs just read
+            // let the session write; the rest of this read follows at once.
+            m_plainPending = bytes.sliced(pos);
+            QMetaObject::invokeMethod(this, &CcsConnection::readStanzas, Qt::QueuedConnection);
+            return;
+        }
         pos += taken;
         static const QString message = QStringLiteral("message");
         m_stanza.name = message;

@@ -77,6 +77,7 @@ private:
     void takeOverReading();
     void onConnected();
     void readStanzas();
+    void readIncoming(bool sliced);
     bool parseAvailable();
     void dispatchStanza();
     QString describeTlsErrors() const;
@@ -125,6 +126,10 @@ private:
     qint64 m_stanzaEndAt = -1; // m_reader's offset after the last stanza it ended
     QByteArray m_plainPending; // the start of a plain stanza the last read cut off
     static constexpr qsizetype kMaxPlainPending = 16 * 1024; // a CCS stanza is a few KiB
+    // Plain stanzas handled before the event loop runs again. A read of 100 ACKs
+    // refills the whole window; sent in slices, the server starts on the first
+    // messages while the rest are written (ccs-bench: session/limit 62% -> ~95%).
+    static constexpr int kStanzasPerSlice = 5;
     bool readerIdle() const { return m_depth == 1 && m_stanzaEndAt == m_charsFed; }
     void feedReader(const QByteArray &bytes);
 };

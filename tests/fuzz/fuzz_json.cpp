@@ -111,6 +111,27 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!(expected == *ack))
             std::abort();
     }
+    // The plain-stanza fast path must read what an XML reader reads from the same bytes.
+    QString plainId, plainJson;
+    if (const qsizetype taken = ccs::stanza::readPlainGcmMessage(bytes, &plainId, &plainJson, 1 << 20);
+        taken > 0) {
+        QXmlStreamReader reader(bytes.first(taken).toByteArray());
+        QString id, text;
+        int elements = 0;
+        while (!reader.atEnd()) {
+            reader.readNext();
+            if (!reader.isStartElement())
+                continue;
+            ++elements;
+            if (reader.name() == QLatin1String("message"))
+                id = reader.attributes().value(QLatin1String("id")).toString();
+            else if (reader.name() == QLatin1String("gcm")
+                && reader.namespaceUri() == QLatin1String("google:mobile:data"))
+                text = reader.readElementText();
+        }
+        if (reader.hasError() || elements != 2 || id != plainId || text != plainJson)
+            std::abort();
+    }
     (void)ccs::json::parseServerMessage(bytes);
     (void)ccs::json::parseClientMessage(bytes);
     return 0;

@@ -2,6 +2,8 @@
 # Builds the libFuzzer targets with clang (address + undefined sanitizers) and
 # runs each for the given number of seconds, seeded from tests/fuzz/corpus/.
 #   tests/fuzz/run-fuzz.sh [SECONDS] [TARGET...]
+# CCS_FUZZ_SEED=N fixes libFuzzer's random seed (CI uses 1, so that what it
+# finds can be found again here); unset, every run explores afresh.
 # Prints each target's executions; exits non-zero if a target found a crash
 # (the reproducer is left in build/fuzz/artifacts/).
 set -euo pipefail
@@ -35,7 +37,7 @@ for t in "${targets[@]}"; do
     [ -d "$seeds" ] && cp -n "$seeds"/* "$work"/ 2>/dev/null || true
     log="$build/$t.log"
     if ASAN_OPTIONS=detect_leaks=1 "$build/tests/fuzz/$t" "$work" -max_total_time="$seconds" \
-        -max_len=65536 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+        -max_len=65536 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 ${CCS_FUZZ_SEED:+-seed=$CCS_FUZZ_SEED} \
         -artifact_prefix="$build/artifacts/$t-" >"$log" 2>&1; then
         result=ok
     else

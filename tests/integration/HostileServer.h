@@ -20,6 +20,7 @@
 #include <QSslSocket>
 #include <QTcpServer>
 #include <QTcpSocket>
+#include <QTimer>
 
 #include <memory>
 #include <openssl/evp.h>
@@ -116,6 +117,7 @@ struct HostileScript {
     bool onlyFirstConnection = true; // later connections behave
     QList<QByteArray> mechanisms = {"PLAIN"};
     QByteArray onConnect; // written as soon as a client connects (a plain server greeting first)
+    int chunkBytes = 0; // > 0: the hostile bytes go out in pieces of this size, 1 ms apart
 };
 
 class HostileServer : public QObject
@@ -186,6 +188,7 @@ private:
         bool hostileDone = false;
         QStringList ids;
         QSet<QString> acked;
+        std::shared_ptr<QByteArray> piecesLeft = std::make_shared<QByteArray>();
     };
 
     void onPending()
@@ -213,8 +216,32 @@ private:
 
     void write(Conn &c, const QByteArray &bytes)
     {
-        if (c.socket->state() == QAbstractSocket::ConnectedState)
+        if (!c.piecesLeft->isEmpty())
+            c.piecesLeft->append(bytes); // behind the bytes still going out in pieces
+        else if (c.socket->state() == QAbstractSocket::ConnectedState)
             c.socket->write(bytes);
+    }
+
+    // Each piece flushed on its own and a millisecond apart, so that the client's
+    // reads end anywhere, mid-tag and mid-entity included. What the server writes
+    // meanwhile goes out after them, in pieces too.
+    void writeInPieces(Conn &c, const QByteArray &bytes, int size)
+    {
+        QTcpSocket *socket = c.socket;
+        std::shared_ptr<QByteArray> left = c.piecesLeft;
+        left->append(bytes);
+        auto timer = new QTimer(socket);
+        connect(timer, &QTimer::timeout, socket, [socket, timer, left, size] {
+            if (left->isEmpty() || socket->state() != QAbstractSocket::ConnectedState) {
+                left->clear();
+                timer->deleteLater();
+                return;
+            }
+            socket->write(left->left(size));
+            socket->flush();
+            left->remove(0, size);
+        });
+        timer->start(1);
     }
 
     // Sends the hostile bytes in place of the normal answer; true if it did.
@@ -351,7 +378,10 @@ private:
                     return;
                 c.hostileDone = true;
                 m_hostileSent = true;
-                write(c, m_script.bytes);
+                if (m_script.chunkBytes > 0)
+                    writeInPieces(c, m_script.bytes, m_script.chunkBytes);
+                else
+                    write(c, m_script.bytes);
                 if (!m_script.ackAfter) {
                     finishHostile(c);
                     return;

@@ -45,6 +45,8 @@ private Q_SLOTS:
     void receiptBeforeAck();
     void receiptWhileRetryWaiting();
     void receiptForUnsentMessageIgnored();
+    void plainAndOtherStanzasSplitAnywhere_data();
+    void plainAndOtherStanzasSplitAnywhere();
     void drainStormIsBounded();
 
 private:
@@ -326,6 +328,77 @@ void TestSessionHardening::receiptForUnsentMessageIgnored()
         QCOMPARE(session.ledger()->find(id)->state, MessageState::Acked);
     QCOMPARE(session.ledger()->find(QStringLiteral("h-2"))->attempts, 1);
     QCOMPARE(server.connections(), 1);
+    session.close();
+}
+
+void TestSessionHardening::plainAndOtherStanzasSplitAnywhere_data()
+{
+    QTest::addColumn<int>("chunkBytes");
+    QTest::newRow("one write") << 0;
+    QTest::newRow("1 byte at a time") << 1;
+    QTest::newRow("7 bytes at a time") << 7;
+    QTest::newRow("100 bytes at a time") << 100;
+}
+
+// The plain stanzas CCS sends are read by a fast path, everything else by the XML
+// reader. Mixed, and cut at every possible place, they must read the same: every
+// ACK counts, every upstream message arrives once with its text unescaped.
+void TestSessionHardening::plainAndOtherStanzasSplitAnywhere()
+{
+    QFETCH(int, chunkBytes);
+    const QByteArray plain = R"(<message><gcm xmlns="google:mobile:data">)";
+    const QByteArray bytes
+        // plain, with an id attribute
+        = R"(<message id="s-1"><gcm xmlns="google:mobile:data">{"message_type":"ack","from":"dev-1",)"
+          R"("message_id":"h-1"}</gcm></message>)"
+          "\n  "
+        // plain, every entity the fast path knows
+        + plain
+        + R"({"from":"dev-1","message_id":"up-1","category":"c","data":{"t":"a&lt;b&amp;c&gt;\&quot;&apos;"}})"
+          "</gcm></message>"
+        // not plain: single quotes and a character reference
+        + R"(<message id='s-2'><gcm xmlns='google:mobile:data'>{&#34;message_type&#34;:"ack",)"
+          R"("from":"dev-1","message_id":"h-2"}</gcm></message>)"
+        // not plain: CDATA
+        + plain
+        + R"(<![CDATA[{"from":"dev-1","message_id":"up-2","category":"c","data":{"t":"<b>"}}]]>)"
+          "</gcm></message>"
+        // plain again: a redelivery of up-1, then the last ACK
+        + plain
+        + R"({"from":"dev-1","message_id":"up-1","category":"c","data":{"t":"a&lt;b&amp;c&gt;\&quot;&apos;"}})"
+          "</gcm></message>"
+        + plain + R"({"message_type":"ack","from":"dev-1","message_id":"h-3"}</gcm></message>)";
+
+    HostileServer server;
+    server.setCertificate(m_cert.certificate, m_cert.key);
+    HostileScript script;
+    script.stage = HostileStage::AfterBind;
+    script.bytes = bytes;
+    script.ackAfter = false;
+    script.expectedMessages = kMessages;
+    script.chunkBytes = chunkBytes;
+    server.setScript(script);
+    QVERIFY(server.listen());
+
+    CcsSession session;
+    QList<UpstreamMessage> upstream;
+    connect(&session, &CcsSession::upstreamReceived, this,
+        [&](const UpstreamMessage &m, int, qint64) { upstream.append(m); });
+    QSignalSpy duplicates(&session, &CcsSession::duplicateReceived);
+    QStringList ids;
+    queueMessages(session, &ids);
+    session.setSettings(settingsFor(server));
+    session.open();
+    QVERIFY(QTest::qWaitFor([&] { return ackedCount(session.ledger()) == kMessages; }, 15000));
+    QVERIFY(QTest::qWaitFor([&] { return duplicates.size() == 1; }, 5000));
+    QCOMPARE(upstream.size(), 2);
+    QCOMPARE(upstream.at(0).messageId, QStringLiteral("up-1"));
+    QCOMPARE(upstream.at(0).data.value(QLatin1String("t")).toString(), QStringLiteral("a<b&c>\"'"));
+    QCOMPARE(upstream.at(1).messageId, QStringLiteral("up-2"));
+    QCOMPARE(upstream.at(1).data.value(QLatin1String("t")).toString(), QStringLiteral("<b>"));
+    QCOMPARE(server.connections(), 1);
+    QCOMPARE(session.state(), SessionState::Connected);
+    verifyNoneTwiceOnOneConnection(server);
     session.close();
 }
 

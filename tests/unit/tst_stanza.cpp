@@ -7,6 +7,7 @@
 #include <QXmlStreamReader>
 
 using namespace ccs;
+using namespace Qt::Literals::StringLiterals;
 
 namespace {
 
@@ -78,6 +79,9 @@ private Q_SLOTS:
     void unsafeCharactersBecomeJsonEscapes();
     void stanzaIdIsEscaped();
     void stanzaError();
+    void plainReaderAgreesWithXml_data();
+    void plainReaderAgreesWithXml();
+    void plainReaderWaitsForTheRest();
 };
 
 void TestStanza::escapeXml_data()
@@ -253,6 +257,79 @@ void TestStanza::stanzaError()
         stanza::gcmStanzaError(QString(), QString(), "{}", QStringLiteral("</text></error>]]>&")));
     QVERIFY(hostile.ok);
     QCOMPARE(hostile.errorText, QStringLiteral("</text></error>]]>&"));
+}
+
+void TestStanza::plainReaderAgreesWithXml_data()
+{
+    QTest::addColumn<QByteArray>("bytes");
+    QTest::addColumn<bool>("plain"); // the fast path takes it
+    const QByteArray open = R"(<message><gcm xmlns="google:mobile:data">)";
+    const QByteArray close = "</gcm></message>";
+    QTest::newRow("ack") << open + R"({"message_type":"ack","message_id":"m-1"})" + close << true;
+    QTest::newRow("with id")
+        << R"(<message id="x&amp;y"><gcm xmlns="google:mobile:data">{}</gcm></message>)"_ba << true;
+    QTest::newRow("entities") << open + "a&lt;b&gt;c&amp;d&quot;e&apos;f" + close << true;
+    QTest::newRow("tabs and line feeds") << open + "{\n\t}" + close << true;
+    QTest::newRow("lone ]] and >") << open + "]] ] > ]>" + close << true;
+    QTest::newRow("empty text") << open + close << true;
+    QTest::newRow("followed by more") << open + "{}" + close + "<message>" << true;
+    QTest::newRow("gcmMessage output")
+        << stanza::gcmMessage(QStringLiteral("id-1"), R"({"a":"<&>"})") << true;
+    QTest::newRow("]]> in text") << open + "a]]>b" + close << false;
+    QTest::newRow("character reference") << open + "&#65;" + close << false;
+    QTest::newRow("unknown entity") << open + "&nbsp;" + close << false;
+    QTest::newRow("bare ampersand") << open + "a & b" + close << false;
+    QTest::newRow("carriage return") << open + "a\r\nb" + close << false;
+    QTest::newRow("non-ASCII") << open + "\xC3\xA9" + close << false;
+    QTest::newRow("control") << open + "\x01" + close << false;
+    QTest::newRow("CDATA") << open + "<![CDATA[x]]>" + close << false;
+    QTest::newRow("single quotes") << "<message><gcm xmlns='google:mobile:data'>{}"_ba + close << false;
+    QTest::newRow("type attribute") << R"(<message type="error"><gcm xmlns="google:mobile:data">{})"_ba
+            + close << false;
+    QTest::newRow("tab in id") << "<message id=\"a\tb\"><gcm xmlns=\"google:mobile:data\">{}"_ba + close
+                               << false;
+    QTest::newRow("other namespace") << R"(<message><gcm xmlns="google:mobile:other">{})"_ba + close << false;
+    QTest::newRow("child element") << open + "<b/>" + close << false;
+    QTest::newRow("iq") << R"(<iq type="get" id="1"/>)"_ba << false;
+    QTest::newRow("stream end") << "</stream:stream>"_ba << false;
+    QTest::newRow("longer than the cap") << open + QByteArray(101, 'x') + close << false;
+}
+
+// Whatever the fast path takes, an XML reader reads the same stanza from the same bytes.
+void TestStanza::plainReaderAgreesWithXml()
+{
+    QFETCH(QByteArray, bytes);
+    QFETCH(bool, plain);
+    QString id, json;
+    const qsizetype taken = stanza::readPlainGcmMessage(bytes, &id, &json, 100);
+    QCOMPARE(taken > 0, plain);
+    if (!plain) {
+        QCOMPARE(taken, 0);
+        return;
+    }
+    const ParsedStanza xml = readStanza(bytes.first(taken));
+    QVERIFY2(xml.ok, qPrintable(xml.error));
+    QCOMPARE(xml.gcmElements, 1);
+    QCOMPARE(id, xml.messageId);
+    QCOMPARE(json, xml.gcmText);
+    QVERIFY(xml.messageType.isEmpty());
+}
+
+// Cut anywhere, a plain stanza asks for more (-1) and never claims the bytes are something else.
+void TestStanza::plainReaderWaitsForTheRest()
+{
+    const QByteArray whole
+        = R"(<message id="s&quot;1"><gcm xmlns="google:mobile:data">{"a":"&lt;&amp;&gt;"}</gcm></message>)";
+    QString id, json;
+    for (qsizetype cut = 1; cut < whole.size(); ++cut)
+        QVERIFY2(stanza::readPlainGcmMessage(whole.first(cut), &id, &json, 1000) == -1,
+            qPrintable(QString::number(cut)));
+    QCOMPARE(stanza::readPlainGcmMessage(whole, &id, &json, 1000), whole.size());
+    QCOMPARE(id, QStringLiteral("s\"1"));
+    QCOMPARE(json, QStringLiteral(R"({"a":"<&>"})"));
+    // Not a plain stanza from its first bytes on: 0 at once, however short.
+    QCOMPARE(stanza::readPlainGcmMessage("<iq", &id, &json, 1000), 0);
+    QCOMPARE(stanza::readPlainGcmMessage("<message id='", &id, &json, 1000), 0);
 }
 
 QTEST_GUILESS_MAIN(TestStanza)
