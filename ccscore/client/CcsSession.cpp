@@ -204,7 +204,7 @@ public:
     void sendAck(CcsConnection *c, const QString &to, const QString &messageId)
     {
         // ACKs bypass the window, and are valid only on the connection the message came on.
-        c->writeGcm(QString(), json::serialize(Ack::forUpstream(to, messageId).toJson()));
+        c->writeGcm(QString(), json::serializeAck(Ack::forUpstream(to, messageId)));
     }
 
     void onGcm(CcsConnection *c, const QString &text)

@@ -784,6 +784,30 @@ void writeValue(QByteArray &out, const QJsonValue &value)
 
 } // namespace
 
+QByteArray serializeAck(const Ack &ack)
+{
+    if (!ack.extra.isEmpty())
+        return serialize(ack.toJson());
+    // What serialize(ack.toJson()) writes, members in QJsonObject's (sorted) order.
+    QByteArray out;
+    out.reserve(64 + ack.from.size() + ack.messageId.size() + ack.to.size());
+    out += '{';
+    if (!ack.from.isEmpty()) {
+        out += "\"from\":";
+        writeString(out, ack.from);
+        out += ',';
+    }
+    out += "\"message_id\":";
+    writeString(out, ack.messageId);
+    out += ",\"message_type\":\"ack\"";
+    if (!ack.to.isEmpty()) {
+        out += ",\"to\":";
+        writeString(out, ack.to);
+    }
+    out += '}';
+    return out;
+}
+
 QByteArray serialize(const QJsonObject &object)
 {
     QByteArray out;

@@ -20,6 +20,8 @@ bool parseObject(QByteArrayView text, QJsonObject *out, ParseError *error);
 // Compact, UTF-8, key order as QJsonObject keeps it.
 QByteArray serialize(const QJsonObject &object);
 QByteArray serializePretty(const QJsonObject &object);
+// serialize(ack.toJson()), written directly: every message gets an ACK.
+QByteArray serializeAck(const Ack &ack);
 
 // Server -> client: decides the type by message_type ("ack", "nack",
 // "receipt", "control"; absent: upstream, which needs message_id and from to

@@ -447,7 +447,7 @@ void EmulatorServer::Private::handleDownstream(
             ack.messageId = messageId;
             ack.from = to;
             Answer a;
-            a.json = json::serialize(ack.toJson());
+            a.json = json::serializeAck(ack);
             queueAnswer(c, a);
             if (dev && !message.dryRun.value_or(false)) {
                 const bool idleHold = dev->status.spec.kind == DeviceKind::Idle && !dev->status.online

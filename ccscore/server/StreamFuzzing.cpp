@@ -78,7 +78,7 @@ StreamRunResult runEmulatorStream(QByteArrayView input, const StreamRunOptions &
                 Ack ack;
                 ack.messageId = messageId;
                 ack.from = to;
-                stream.sendGcm(json::serialize(ack.toJson()));
+                stream.sendGcm(json::serializeAck(ack));
             }
             ++result.answers;
         });

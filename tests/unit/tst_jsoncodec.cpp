@@ -31,6 +31,8 @@ private Q_SLOTS:
     void serializeWritesWhatQtWrites_data();
     void serializeWritesWhatQtWrites();
     void serializeIsCompactUtf8();
+    void serializeAckIsSerializeOfToJson_data();
+    void serializeAckIsSerializeOfToJson();
     void plainAckFastPath_data();
     void plainAckFastPath();
     void survivesRandomGarbage();
@@ -327,6 +329,25 @@ void TestJsonCodec::serializeIsCompactUtf8()
     QVERIFY(!text.contains(' '));
     QVERIFY(!text.contains('\n'));
     QVERIFY(json::serializePretty(object).contains('\n'));
+}
+
+void TestJsonCodec::serializeAckIsSerializeOfToJson_data()
+{
+    QTest::addColumn<Ack>("ack");
+    QTest::newRow("downstream ack") << Ack {QStringLiteral("m-1"), QStringLiteral("dev"), {}, {}};
+    QTest::newRow("upstream ack") << Ack::forUpstream(QStringLiteral("dev"), QStringLiteral("up-1"));
+    QTest::newRow("all fields") << Ack {QStringLiteral("m"), QStringLiteral("f"), QStringLiteral("t"), {}};
+    QTest::newRow("empty id") << Ack {};
+    QTest::newRow("escapes and non-ASCII")
+        << Ack {QString::fromUtf8("\"\\\n\x01 \xC3\xA9 \xF0\x9F\x98\x80"), QStringLiteral("</gcm>"), {}, {}};
+    QTest::newRow("extra") << Ack {QStringLiteral("m"), QStringLiteral("f"), {},
+        QJsonObject {{QStringLiteral("a"), 1}, {QStringLiteral("zz"), true}}};
+}
+
+void TestJsonCodec::serializeAckIsSerializeOfToJson()
+{
+    QFETCH(Ack, ack);
+    QCOMPARE(json::serializeAck(ack), json::serialize(ack.toJson()));
 }
 
 void TestJsonCodec::plainAckFastPath_data()
