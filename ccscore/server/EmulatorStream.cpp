@@ -5,6 +5,8 @@
 
 #include <QRandomGenerator>
 
+#include <algorithm>
+
 Q_LOGGING_CATEGORY(lcCcsServer, "ccs.server")
 
 namespace ccs::emulator {
@@ -114,6 +116,8 @@ void EmulatorStream::restartReader()
         leftover = m_pending.mid(m_pendingHead);
     }
     m_reader = std::make_unique<QXmlStreamReader>();
+    m_plainPending.clear();
+    m_defaultNsIsClient = false;
     m_reader->setNamespaceProcessing(true);
     m_stack.clear();
     m_pending.clear();
@@ -163,9 +167,44 @@ void EmulatorStream::feed(QByteArrayView bytes)
         sendStreamErrorAndClose(QStringLiteral("not-well-formed"), QStringLiteral("invalid UTF-8"));
 }
 
+bool EmulatorStream::plainReady() const
+{
+    return m_phase == Phase::Bound && m_stack.empty() && m_pending.isEmpty() && m_defaultNsIsClient
+        && m_limits.maxDepth >= 2 && m_limits.maxStanzaElements >= 2;
+}
+
 void EmulatorStream::feedValid(QByteArrayView bytes)
 {
     if (bytes.isEmpty() || !isOpen())
+        return;
+    QByteArray joined;
+    if (!m_plainPending.isEmpty()) {
+        joined = m_plainPending + bytes.toByteArray();
+        m_plainPending.clear();
+        bytes = joined;
+    }
+    // Plain stanzas, the form every CCS client library writes, go without the reader.
+    constexpr qsizetype kMaxPlainPending = 16 * 1024;
+    while (!bytes.isEmpty() && plainReady()) {
+        const char c = bytes.front();
+        if (c == ' ' || c == '\n' || c == '\t' || c == '\r') {
+            bytes = bytes.sliced(1); // white space between stanzas means nothing
+            continue;
+        }
+        QString id, json;
+        const qsizetype taken = stanza::readPlainGcmMessage(bytes, &id, &json, m_limits.maxStanzaBytes);
+        if (taken < 0 && bytes.size() <= std::min<qint64>(kMaxPlainPending, m_limits.maxStanzaBytes)) {
+            m_plainPending = bytes.toByteArray();
+            return;
+        }
+        if (taken <= 0 || taken > m_limits.maxStanzaBytes)
+            break; // the reader decides, and enforces the limits
+        bytes = bytes.sliced(taken);
+        Q_EMIT gcmReceived(id, json);
+        if (!isOpen())
+            return;
+    }
+    if (bytes.isEmpty())
         return;
     const QByteArray data = bytes.toByteArray();
     m_pending.append(data);
@@ -244,6 +283,11 @@ void EmulatorStream::processTokens()
                     sendStreamErrorAndClose(
                         QStringLiteral("invalid-namespace"), QStringLiteral("expected <stream:stream>"));
                     return;
+                }
+                m_defaultNsIsClient = false;
+                for (const QXmlStreamNamespaceDeclaration &d : reader->namespaceDeclarations()) {
+                    if (d.prefix().isEmpty())
+                        m_defaultNsIsClient = d.namespaceUri() == QLatin1String("jabber:client");
                 }
                 const QString to = reader->attributes().value(QLatin1String("to")).toString();
                 if (!to.isEmpty() && stanza::isXmlSafe(to) && to.size() < 256)

@@ -146,6 +146,13 @@ private:
     qsizetype m_pendingHead = 0; // m_pending[0, head) is before the stanza start
     qint64 m_pendingHeadUnits = 0; // reader characterOffset() of m_pendingHead
     int m_stanzaElements = 0; // elements in the stanza being read
+    // The fast path (stanza::readPlainGcmMessage): after bind, while the reader
+    // has nothing buffered (m_pending empty), plain <message> stanzas are read
+    // without it, as the client's own reader does. The start of one that a read
+    // cut off waits here for the rest.
+    QByteArray m_plainPending;
+    bool m_defaultNsIsClient = false; // the stream element declared xmlns='jabber:client'
+    bool plainReady() const;
     bool m_reading = false; // in onReadyRead: no re-entry
     // Incremental UTF-8 check (RFC 3629): a sequence may be split across reads.
     Utf8Validator m_utf8;

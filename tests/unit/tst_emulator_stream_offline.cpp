@@ -41,6 +41,7 @@ private Q_SLOTS:
     void stanzaLimitCountsBytes_data();
     void stanzaLimitCountsBytes();
     void onlyUtf8Documents();
+    void plainStanzasReadLikeAnyOther();
 };
 
 void TestEmulatorStreamOffline::pipelinedSessionBindsAndAnswers()
@@ -190,6 +191,47 @@ void TestEmulatorStreamOffline::onlyUtf8Documents()
                             "xmlns:stream='http://etherx.jabber.org/streams'>");
     QVERIFY(utf8.streamError.isEmpty());
     QVERIFY(utf8.output.contains("<mechanism>PLAIN</mechanism>"));
+}
+
+// Stanzas in the plain form (double quotes, as CcsSession and most libraries
+// write them) take the emulator's fast path; the same stanzas in another form
+// take the XML reader. Mixed and split anywhere, the answers are the same, and
+// the stanza limit holds on both paths.
+void TestEmulatorStreamOffline::plainStanzasReadLikeAnyOther()
+{
+    auto plain = [](const QByteArray &json, const QByteArray &id) {
+        return "<message id=\"" + id + "\"><gcm xmlns=\"google:mobile:data\">" + json + "</gcm></message>";
+    };
+    const QByteArray one = R"({"to":"dev-1","message_id":"p-1","data":{"k":"a&lt;b&amp;c&gt;"}})";
+    const QByteArray two = R"({"to":"dev-1","message_id":"p-2","data":{"k":"v"}})";
+    const QByteArray three = R"({"to":"dev-1","message_id":"p-3","time_to_live":-1})"; // a NACK
+    const QByteArray viaReader = gcm(one, "s1") + "\n" + gcm(two, "s2") + gcm(three, "s3");
+    const QByteArray mixed = plain(one, "s1") + "\n" + gcm(two, "s2") + plain(three, "s3");
+    StreamRunOptions whole;
+    whole.startBound = true;
+    const StreamRunResult expected = runEmulatorStream(viaReader, whole);
+    QCOMPARE(expected.gcmReceived, 3);
+    QCOMPARE(expected.answers, 3);
+    QVERIFY(expected.output.contains(ackFor("p-1")));
+    QVERIFY(expected.output.contains("INVALID_TTL"));
+    for (qsizetype chunk : {0, 1, 2, 3, 7, 64}) {
+        StreamRunOptions split = whole;
+        split.chunkBytes = chunk;
+        const StreamRunResult r = runEmulatorStream(mixed, split);
+        QVERIFY2(r.output == expected.output, qPrintable(QString::number(chunk)));
+        QCOMPARE(r.gcmReceived, 3);
+    }
+    // Over the stanza limit, plain or not: policy-violation, nothing answered.
+    const QByteArray big
+        = plain(R"({"to":"dev-1","message_id":"b","data":{"k":")" + QByteArray(3000, 'x') + "\"}}", "s4");
+    for (qsizetype chunk : {0, 100}) {
+        StreamRunOptions limited = whole;
+        limited.chunkBytes = chunk;
+        limited.maxStanzaBytes = 2048;
+        const StreamRunResult r = runEmulatorStream(big, limited);
+        QCOMPARE(r.streamError, QStringLiteral("policy-violation"));
+        QCOMPARE(r.answers, 0);
+    }
 }
 
 QTEST_GUILESS_MAIN(TestEmulatorStreamOffline)
