@@ -140,16 +140,17 @@ void CtlRunner::run()
                 && m_upstream >= m_options.listenCount)
                 finish(ExitOk);
         });
-    connect(&m_session, &CcsSession::duplicateReceived, this, [this](const QString &messageId, int times) {
-        ++m_duplicates;
-        if (!m_options.json)
-            writeLine(stdout,
-                QStringLiteral("%1 redelivered %2 (seen %3 times, ACKed again)")
-                    .arg(elapsedMs() / 1000.0, 0, 'f', 3)
-                    .arg(messageId)
-                    .arg(times)
-                    .toUtf8());
-    });
+    connect(&m_session, &CcsSession::duplicateReceived, this,
+        [this](const QString &from, const QString &messageId, int times) {
+            ++m_duplicates;
+            if (!m_options.json)
+                writeLine(stdout,
+                    QStringLiteral("%1 redelivered %2 from %3 (seen %4 times, ACKed again)")
+                        .arg(elapsedMs() / 1000.0, 0, 'f', 3)
+                        .arg(messageId, from)
+                        .arg(times)
+                        .toUtf8());
+        });
 
     MessageLedger *ledger = m_session.ledger();
     connect(ledger, &MessageLedger::entryAdded, this, [this, ledger](int index) {

@@ -340,9 +340,10 @@ public:
     {
         sendAck(
             c, receipt.from.isEmpty() ? QString::fromLatin1(kGcmDomain) : receipt.from, receipt.messageId);
+        // A receipt's identity is its dr2: id, whoever it names as sender.
         const int times = seen.see(receipt.messageId, nowMs());
         if (times > 1) {
-            Q_EMIT q->duplicateReceived(receipt.messageId, times);
+            Q_EMIT q->duplicateReceived(receipt.from, receipt.messageId, times);
             return;
         }
         const int index = ledger->indexOf(receipt.originalMessageId);
@@ -378,9 +379,10 @@ public:
         }
         sendAck(c, upstream.from, upstream.messageId);
         const qint64 ackedAt = nowMs();
-        const int times = seen.see(upstream.messageId, ackedAt);
+        // Devices choose their own ids: the identity is (from, message_id).
+        const int times = seen.see(DeduplicationSet::key(upstream.from, upstream.messageId), ackedAt);
         if (times > 1) {
-            Q_EMIT q->duplicateReceived(upstream.messageId, times);
+            Q_EMIT q->duplicateReceived(upstream.from, upstream.messageId, times);
             return;
         }
         Q_EMIT q->upstreamReceived(upstream, c->id(), ackedAt);

@@ -49,7 +49,8 @@ Q_SIGNALS:
     // A new upstream message (after de-duplication), already ACKed on connectionId.
     void upstreamReceived(const ccs::UpstreamMessage &message, int connectionId, qint64 ackedAtMs);
     // A redelivered upstream message or receipt: ACKed again, not delivered again.
-    void duplicateReceived(const QString &messageId, int timesSeen);
+    // `from` and `messageId` together identify it (a receipt by its dr2: id alone).
+    void duplicateReceived(const QString &from, const QString &messageId, int timesSeen);
     void receiptReceived(const ccs::Receipt &receipt, int connectionId);
     // Every stanza in and out, with credentials redacted, for the traffic log.
     void trafficLogged(ccs::TrafficDirection direction, int connectionId, const QString &xml);

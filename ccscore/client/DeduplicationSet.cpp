@@ -9,6 +9,12 @@ DeduplicationSet::DeduplicationSet(int capacity, qint64 maxAgeMs)
     , m_maxAgeMs(std::max<qint64>(1, maxAgeMs))
 { }
 
+QString DeduplicationSet::key(const QString &from, const QString &messageId)
+{
+    // A token never holds a NUL, so the pair maps to one string unambiguously.
+    return from + QChar(u'\0') + messageId;
+}
+
 int DeduplicationSet::see(const QString &id, qint64 nowMs)
 {
     evict(nowMs);

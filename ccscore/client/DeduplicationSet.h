@@ -7,10 +7,12 @@
 
 namespace ccs {
 
-// The message ids of upstream messages and receipts already delivered to the
-// inbox, so that a redelivery (same id, any connection) is ACKed again but
-// reported once. Memory is bounded twice: at most `capacity` ids, none older
-// than `maxAgeMs`; the oldest are forgotten first. O(1) per id.
+// The identities of upstream messages and receipts already delivered to the
+// inbox, so that a redelivery (same identity, any connection) is ACKed again
+// but reported once. An upstream message is identified by the pair (`from`,
+// `message_id`): a device's app chooses its own ids, so two devices can both
+// send id "1" (see key()). A receipt's identity is its `dr2:` id. Memory is bounded twice: at most `capacity`
+// ids, none older than `maxAgeMs`; the oldest are forgotten first. O(1) per id.
 class DeduplicationSet
 {
 public:
@@ -19,6 +21,8 @@ public:
     // Records one sighting of `id` at `nowMs` and returns how often it has been
     // seen, this one included: 1 means new.
     int see(const QString &id, qint64 nowMs);
+    // The identity of an upstream message: its sender and its id together.
+    static QString key(const QString &from, const QString &messageId);
     bool contains(const QString &id) const { return m_seen.contains(id); }
     int size() const { return int(m_seen.size()); }
     int capacity() const { return m_capacity; }

@@ -103,8 +103,10 @@ void TestUiModels::inboxModelBatchesFiltersAndCountsDuplicates()
     QCOMPARE(model.index(7, InboxModel::IdColumn).data().toString(), QStringLiteral("up-7"));
     QVERIFY(model.index(7, InboxModel::DataColumn).data().toString().contains(QStringLiteral("hello 7")));
 
-    QVERIFY(model.markDuplicate(QStringLiteral("up-7"), 2));
-    QVERIFY(!model.markDuplicate(QStringLiteral("nope"), 2));
+    QVERIFY(model.markDuplicate(QStringLiteral("dev-odd"), QStringLiteral("up-7"), 2));
+    QVERIFY(!model.markDuplicate(QStringLiteral("dev-odd"), QStringLiteral("nope"), 2));
+    // The identity is (from, message_id): up-7 came from dev-odd only.
+    QVERIFY(!model.markDuplicate(QStringLiteral("dev-even"), QStringLiteral("up-7"), 2));
     QCOMPARE(model.rowCount(), 1000); // counted, not listed again
     QCOMPARE(model.duplicateCount(), 1);
     QCOMPARE(model.index(7, InboxModel::SeenColumn).data().toInt(), 2);
@@ -118,6 +120,8 @@ void TestUiModels::inboxModelBatchesFiltersAndCountsDuplicates()
     // hello 99, 991, 993, 995, 997, 999 among the odd ones
     QCOMPARE(model.rowCount(), 6);
     QCOMPARE(model.rowForMessageId(QStringLiteral("up-99")), 0);
+    QCOMPARE(model.rowForMessageId(QStringLiteral("up-99"), QStringLiteral("dev-odd")), 0);
+    QCOMPARE(model.rowForMessageId(QStringLiteral("up-99"), QStringLiteral("dev-even")), -1);
 
     // Rows arriving while filtered are filtered too.
     model.append(

@@ -83,22 +83,37 @@ void InboxModel::append(
         m_flushTimer.start();
 }
 
-bool InboxModel::markDuplicate(const QString &messageId, int timesSeen)
+int InboxModel::findRecord(const QString &from, const QString &messageId) const
 {
     const QByteArray id = messageId.toUtf8();
+    const auto device = m_deviceIndex.constFind(from);
+    if (!from.isEmpty() && device == m_deviceIndex.constEnd())
+        return -1;
     const auto range = m_byId.equal_range(idHash(id));
+    int found = -1;
     for (auto it = range.first; it != range.second; ++it) {
-        Record &r = m_records[*it];
-        if (idBytes(r) != QByteArrayView(id))
+        const Record &r = m_records[*it];
+        if (idBytes(r) != QByteArrayView(id) || (!from.isEmpty() && r.device != *device))
             continue;
-        r.timesSeen = quint16(std::clamp(timesSeen, int(r.timesSeen) + 1, 0xffff));
-        ++m_duplicates;
-        const int row = rowForMessageId(messageId);
-        if (row >= 0 && row < m_visibleAnnounced)
-            Q_EMIT dataChanged(index(row, SeenColumn), index(row, SeenColumn), {Qt::DisplayRole});
-        return true;
+        // The hash keeps the newest first; the oldest match is the first one received.
+        if (found < 0 || int(*it) < found)
+            found = int(*it);
     }
-    return false;
+    return found;
+}
+
+bool InboxModel::markDuplicate(const QString &from, const QString &messageId, int timesSeen)
+{
+    const int found = findRecord(from, messageId);
+    if (found < 0)
+        return false;
+    Record &r = m_records[size_t(found)];
+    r.timesSeen = quint16(std::clamp(timesSeen, int(r.timesSeen) + 1, 0xffff));
+    ++m_duplicates;
+    const int row = rowForMessageId(messageId, from);
+    if (row >= 0 && row < m_visibleAnnounced)
+        Q_EMIT dataChanged(index(row, SeenColumn), index(row, SeenColumn), {Qt::DisplayRole});
+    return true;
 }
 
 void InboxModel::clear()
@@ -195,21 +210,17 @@ int InboxModel::recordIndex(int row) const
     return m_filtered ? int(m_visible[size_t(row)]) : row;
 }
 
-int InboxModel::rowForMessageId(const QString &messageId) const
+int InboxModel::rowForMessageId(const QString &messageId, const QString &from) const
 {
-    const QByteArray id = messageId.toUtf8();
-    const auto range = m_byId.equal_range(idHash(id));
-    for (auto it = range.first; it != range.second; ++it) {
-        if (idBytes(m_records[*it]) != QByteArrayView(id))
-            continue;
-        const quint32 record = *it;
-        if (!m_filtered)
-            return int(record) < m_visibleAnnounced ? int(record) : -1;
-        const auto pos = std::lower_bound(m_visible.begin(), m_visible.begin() + m_visibleAnnounced, record);
-        if (pos != m_visible.begin() + m_visibleAnnounced && *pos == record)
-            return int(pos - m_visible.begin());
+    const int found = findRecord(from, messageId);
+    if (found < 0)
         return -1;
-    }
+    const quint32 record = quint32(found);
+    if (!m_filtered)
+        return int(record) < m_visibleAnnounced ? int(record) : -1;
+    const auto pos = std::lower_bound(m_visible.begin(), m_visible.begin() + m_visibleAnnounced, record);
+    if (pos != m_visible.begin() + m_visibleAnnounced && *pos == record)
+        return int(pos - m_visible.begin());
     return -1;
 }
 

@@ -46,7 +46,9 @@ public:
     // Adds one message (the row appears on the next event-loop pass).
     void append(const UpstreamMessage &message, int connectionId, qint64 receivedAtMs, qint64 ackedAtMs);
     // A redelivered message: counted on its row, not listed again. False if unknown.
-    bool markDuplicate(const QString &messageId, int timesSeen);
+    // A redelivery of the message (from, messageId): devices choose their own
+    // ids, so the id alone does not identify a message.
+    bool markDuplicate(const QString &from, const QString &messageId, int timesSeen);
     void clear();
     void flush(); // announce pending rows now (tests, export)
 
@@ -58,7 +60,9 @@ public:
     int totalCount() const { return int(m_records.size()); }
     int duplicateCount() const { return m_duplicates; }
     int recordIndex(int row) const;
-    int rowForMessageId(const QString &messageId) const; // visible row, or -1
+    // The visible row of (from, messageId), or -1; an empty `from` takes the
+    // first message with that id.
+    int rowForMessageId(const QString &messageId, const QString &from = {}) const;
     UpstreamMessage message(int recordIndex) const;
     qint64 receivedAtMs(int recordIndex) const;
     qint64 ackedAtMs(int recordIndex) const;
@@ -91,6 +95,7 @@ private:
     };
     static_assert(sizeof(Record) <= 48);
 
+    int findRecord(const QString &from, const QString &messageId) const; // -1: none
     quint32 intern(QStringList &list, QHash<QString, quint32> &index, const QString &value, bool *added);
     bool accepts(const Record &record) const;
     QByteArrayView idBytes(const Record &record) const;

@@ -264,9 +264,10 @@ void MainWindow::wireSession()
             const qint64 received = ackedAtMs > 0 ? std::min(now, ackedAtMs) : now;
             m_inbox->model()->append(message, connectionId, received, ackedAtMs);
         });
-    connect(m_session, &CcsSession::duplicateReceived, this, [this](const QString &messageId, int timesSeen) {
-        m_inbox->model()->markDuplicate(messageId, timesSeen);
-    });
+    connect(m_session, &CcsSession::duplicateReceived, this,
+        [this](const QString &from, const QString &messageId, int timesSeen) {
+            m_inbox->model()->markDuplicate(from, messageId, timesSeen);
+        });
     connect(m_session, &CcsSession::trafficLogged, this,
         [this](TrafficDirection direction, int connectionId, const QString &xml) {
             m_traffic->model()->append(direction, connectionId, xml);
