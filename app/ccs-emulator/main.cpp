@@ -131,6 +131,32 @@ int main(int argc, char *argv[])
             QStringLiteral("code")},
         {QStringLiteral("ack-delay-ms"), QStringLiteral("Delay every ACK/NACK by this much."),
             QStringLiteral("ms")},
+        {QStringLiteral("answer-jitter-ms"),
+            QStringLiteral("Add 0..N ms drawn per message to every ACK/NACK, so answers come back out of\n"
+                           "order, as CCS promised no order (default 4; 0: in send order)."),
+            QStringLiteral("ms")},
+        {QStringLiteral("drain-grace-ms"),
+            QStringLiteral("After CONNECTION_DRAINING, close the connection after this long (default 2000;\n"
+                           "0: as soon as nothing is pending on it)."),
+            QStringLiteral("ms")},
+        {QStringLiteral("plain-drain-stanza"),
+            QStringLiteral(
+                "Write CONNECTION_DRAINING as <message id=..><gcm xmlns=...> instead of the guide's\n"
+                "<message><data:gcm xmlns:data=...> form.")},
+        {QStringLiteral("topic-rate"),
+            QStringLiteral(
+                "Messages per minute to one topic before TOPICS_MESSAGE_RATE_EXCEEDED (default 600)."),
+            QStringLiteral("n")},
+        {QStringLiteral("max-connections-per-sender"),
+            QStringLiteral("Authenticated connections per sender ID (default 1000, as CCS)."),
+            QStringLiteral("n")},
+        {QStringLiteral("max-unauthenticated"),
+            QStringLiteral("Connections not yet authenticated, all together (default 100)."),
+            QStringLiteral("n")},
+        {QStringLiteral("seed"),
+            QStringLiteral("Seed of every random choice (jitter, faults, upstream), to replay a run\n"
+                           "exactly (default: random, printed at start)."),
+            QStringLiteral("n")},
         {QStringLiteral("drop-every"), QStringLiteral("Drop a connection at every Nth stanza it sends."),
             QStringLiteral("n")},
         {QStringLiteral("drain-every"), QStringLiteral("Drain a connection after every Nth stanza it sends."),
@@ -219,6 +245,21 @@ int main(int argc, char *argv[])
             return fail(QStringLiteral("--nack-code must be SERVICE_UNAVAILABLE or INTERNAL_SERVER_ERROR"));
     }
     config.strictWindow = parser.isSet(QStringLiteral("strict-window"));
+    config.guideDrainStanza = !parser.isSet(QStringLiteral("plain-drain-stanza"));
+    if (!parseInt(parser, QStringLiteral("answer-jitter-ms"), 0, 60000, &config.faults.answerJitterMs, &error)
+        || !parseInt(parser, QStringLiteral("drain-grace-ms"), 0, 86400000, &config.drainGraceMs, &error)
+        || !parseInt(parser, QStringLiteral("topic-rate"), 0, 1 << 30, &config.topicMessagesPerMinute, &error)
+        || !parseInt(parser, QStringLiteral("max-connections-per-sender"), 1, 1 << 20,
+            &config.maxConnectionsPerSender, &error)
+        || !parseInt(parser, QStringLiteral("max-unauthenticated"), 1, 1 << 20,
+            &config.maxUnauthenticatedConnections, &error))
+        return fail(error);
+    if (parser.isSet(QStringLiteral("seed"))) {
+        bool ok = false;
+        config.seed = parser.value(QStringLiteral("seed")).toULongLong(&ok);
+        if (!ok || config.seed == 0)
+            return fail(QStringLiteral("--seed wants a whole number from 1 to 18446744073709551615"));
+    }
     int adminPort = 0;
     if (!parseInt(parser, QStringLiteral("admin-port"), 0, 65535, &adminPort, &error))
         return fail(error);
@@ -246,7 +287,8 @@ int main(int argc, char *argv[])
             {QStringLiteral("private_key"), certFiles.privateKeyPath},
             {QStringLiteral("certificate_sha256"), fingerprint},
             {QStringLiteral("certificate_names"), QJsonArray::fromStringList(emulatorCertificateNames())},
-            {QStringLiteral("strict_window"), config.strictWindow}, {QStringLiteral("devices"), devices}};
+            {QStringLiteral("strict_window"), config.strictWindow}, {QStringLiteral("devices"), devices},
+            {QStringLiteral("seed"), QString::number(server.seed())}};
         if (admin) {
             info.insert(QStringLiteral("admin_url"), admin->baseUrl());
             info.insert(QStringLiteral("admin_port"), admin->port());
@@ -260,7 +302,9 @@ int main(int argc, char *argv[])
             << "  API key file:  " << apiKeyPath << "  (the key itself is not printed)\n"
             << "  Certificate:   " << certFiles.certificatePath << (certFiles.created ? "  (new)" : "")
             << '\n'
-            << "  SHA-256:       " << fingerprint << '\n';
+            << "  SHA-256:       " << fingerprint << '\n'
+            << "  Seed:          " << server.seed() << "  (--seed " << server.seed()
+            << " replays this run)\n";
         if (admin)
             out << "  Admin API:     " << admin->baseUrl() << "/api/v1  (Authorization: Bearer "
                 << admin->token() << ")\n";

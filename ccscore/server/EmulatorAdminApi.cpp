@@ -10,6 +10,8 @@
 #include <QPointer>
 #include <QRandomGenerator>
 
+#include <cmath>
+
 namespace ccs::emulator {
 
 namespace {
@@ -55,7 +57,16 @@ QJsonObject toJson(const DeviceStatus &device)
         {QStringLiteral("kind"), deviceKindName(device.spec.kind)},
         {QStringLiteral("max_messages_per_minute"), device.spec.maxMessagesPerMinute},
         {QStringLiteral("online"), device.online}, {QStringLiteral("received"), device.received},
-        {QStringLiteral("upstream_sent"), device.upstreamSent}};
+        {QStringLiteral("upstream_sent"), device.upstreamSent}, {QStringLiteral("held"), device.held},
+        {QStringLiteral("sender_id"), device.spec.senderId},
+        {QStringLiteral("topics"), QJsonArray::fromStringList(device.topics)}};
+}
+
+QJsonObject toJson(const DeviceGroup &group)
+{
+    return {{QStringLiteral("notification_key"), group.notificationKey},
+        {QStringLiteral("notification_key_name"), group.name}, {QStringLiteral("sender_id"), group.senderId},
+        {QStringLiteral("registration_ids"), QJsonArray::fromStringList(group.tokens)}};
 }
 
 QJsonObject toJson(const FaultSchedule &f)
@@ -63,6 +74,7 @@ QJsonObject toJson(const FaultSchedule &f)
     return {{QStringLiteral("nack_share"), f.nackShare},
         {QStringLiteral("nack_code"), NackCatalogue::name(f.nackCode)},
         {QStringLiteral("ack_delay_ms"), f.ackDelayMs},
+        {QStringLiteral("answer_jitter_ms"), f.answerJitterMs},
         {QStringLiteral("drop_every_stanzas"), f.dropEveryStanzas},
         {QStringLiteral("drain_every_stanzas"), f.drainEveryStanzas},
         {QStringLiteral("drop_every_ms"), f.dropEveryMs}, {QStringLiteral("drain_every_ms"), f.drainEveryMs},
@@ -84,7 +96,9 @@ QJsonObject toJson(const EmulatorCounters &c)
         {QStringLiteral("connections_dropped"), c.connectionsDropped},
         {QStringLiteral("duplicate_downstream"), c.duplicateDownstream},
         {QStringLiteral("messages_expired"), c.messagesExpired},
-        {QStringLiteral("stream_errors"), c.streamErrors}};
+        {QStringLiteral("stream_errors"), c.streamErrors}, {QStringLiteral("messages_held"), c.messagesHeld},
+        {QStringLiteral("messages_collapsed"), c.messagesCollapsed},
+        {QStringLiteral("connection_limit_rejections"), c.connectionLimitRejections}};
 }
 
 static QJsonArray intArray(const QList<int> &list)
@@ -100,7 +114,8 @@ QJsonObject toJson(const DownstreamRecord &r)
     return {{QStringLiteral("message_id"), r.messageId}, {QStringLiteral("to"), r.to},
         {QStringLiteral("times_received"), r.timesReceived},
         {QStringLiteral("connections"), intArray(r.connectionIds)}, {QStringLiteral("verdict"), r.verdict},
-        {QStringLiteral("receipt_sent"), r.receiptSent}, {QStringLiteral("receipt_acked"), r.receiptAcked}};
+        {QStringLiteral("receipt_sent"), r.receiptSent}, {QStringLiteral("receipt_acked"), r.receiptAcked},
+        {QStringLiteral("delivery"), r.delivery}};
 }
 
 QJsonObject toJson(const UpstreamRecord &r)
@@ -140,7 +155,46 @@ bool deviceFromJson(const QJsonObject &o, DeviceSpec *device, QString *error)
     if (!readNumber(o, "max_messages_per_minute", 0, 1e6, &rate, error))
         return false;
     spec.maxMessagesPerMinute = static_cast<int>(rate);
+    const QJsonValue sender = o.value(QLatin1String("sender_id"));
+    if (!sender.isUndefined() && !sender.isString()) {
+        *error = QStringLiteral("\"sender_id\" must be a string");
+        return false;
+    }
+    spec.senderId = sender.toString();
     *device = spec;
+    return true;
+}
+
+// Optional string field: absent is fine, anything but a string is an error.
+bool readString(const QJsonObject &o, const char *key, QString *out, QString *error, int maxLength = 4096)
+{
+    const QJsonValue v = o.value(QLatin1String(key));
+    if (v.isUndefined())
+        return true;
+    if (!v.isString() || v.toString().size() > maxLength) {
+        *error = QStringLiteral("\"%1\" must be a string of at most %2 characters")
+                     .arg(QLatin1String(key))
+                     .arg(maxLength);
+        return false;
+    }
+    *out = v.toString();
+    return true;
+}
+
+bool readStringList(const QJsonObject &o, const char *key, QStringList *out, QString *error)
+{
+    const QJsonValue v = o.value(QLatin1String(key));
+    if (v.isUndefined())
+        return true;
+    bool ok = v.isArray();
+    for (const QJsonValue &item : v.toArray())
+        ok = ok && item.isString() && !item.toString().isEmpty();
+    if (!ok) {
+        *error = QStringLiteral("\"%1\" must be an array of tokens").arg(QLatin1String(key));
+        return false;
+    }
+    for (const QJsonValue &item : v.toArray())
+        out->append(item.toString());
     return true;
 }
 
@@ -158,9 +212,9 @@ bool applyFaultsJson(const QJsonObject &o, FaultSchedule *faults, QString *error
     const struct {
         const char *key;
         int *field;
-    } ints[] = {{"ack_delay_ms", &f.ackDelayMs}, {"drop_every_stanzas", &f.dropEveryStanzas},
-        {"drain_every_stanzas", &f.drainEveryStanzas}, {"drop_every_ms", &f.dropEveryMs},
-        {"drain_every_ms", &f.drainEveryMs}};
+    } ints[] = {{"ack_delay_ms", &f.ackDelayMs}, {"answer_jitter_ms", &f.answerJitterMs},
+        {"drop_every_stanzas", &f.dropEveryStanzas}, {"drain_every_stanzas", &f.drainEveryStanzas},
+        {"drop_every_ms", &f.dropEveryMs}, {"drain_every_ms", &f.drainEveryMs}};
     for (const auto &field : ints) {
         v = *field.field;
         if (!readNumber(o, field.key, 0, 86400000, &v, error))
@@ -238,7 +292,8 @@ QHttpServerResponse EmulatorAdminApi::Private::handle(
             {QStringLiteral("port"), server->port()}, {QStringLiteral("senders"), senders},
             {QStringLiteral("connections"), connections},
             {QStringLiteral("counters"), toJson(server->counters())},
-            {QStringLiteral("faults"), toJson(server->faults())}});
+            {QStringLiteral("faults"), toJson(server->faults())},
+            {QStringLiteral("seed"), QString::number(server->seed())}});
     }
     if (first == QLatin1String("devices")) {
         if (path.size() == 1) {
@@ -281,12 +336,53 @@ QHttpServerResponse EmulatorAdminApi::Private::handle(
             const QJsonValue data = body.value(QLatin1String("data"));
             if (!data.isUndefined() && !data.isObject())
                 return errorResponse(Status::BadRequest, QStringLiteral("\"data\" must be an object"));
-            const QString sender = body.value(QLatin1String("sender_id")).toString();
-            const QString id = server->sendUpstream(token, data.toObject(), sender);
+            UpstreamRequest upstream;
+            upstream.data = data.toObject();
+            QString sender;
+            QString error;
+            if (!readString(body, "message_id", &upstream.messageId, &error, 1024)
+                || !readString(body, "category", &upstream.category, &error)
+                || !readString(body, "sender_id", &sender, &error))
+                return errorResponse(Status::BadRequest, error);
+            double ttl = -1;
+            if (!readNumber(body, "time_to_live", 0, double(kMaxTimeToLive), &ttl, &error)
+                || (ttl >= 0 && ttl != std::floor(ttl)))
+                return errorResponse(Status::BadRequest,
+                    error.isEmpty() ? QStringLiteral("\"time_to_live\" must be a whole number") : error);
+            upstream.timeToLive = static_cast<qint64>(ttl);
+            if (body.contains(QLatin1String("message_id")) && upstream.messageId.isEmpty())
+                return errorResponse(Status::BadRequest, QStringLiteral("\"message_id\" must not be empty"));
+            for (const DeviceStatus &dev : server->devices()) {
+                if (dev.spec.token == token && !sender.isEmpty() && sender != dev.spec.senderId)
+                    return errorResponse(Status::BadRequest,
+                        QStringLiteral("the device is registered for sender %1").arg(dev.spec.senderId));
+            }
+            const QString id = server->sendUpstreamMessage(token, upstream, &error);
             if (id.isEmpty())
-                return errorResponse(Status::TooManyRequests,
-                    QStringLiteral("the device's upstream queue is full (or no such sender)"));
-            return QHttpServerResponse(QJsonObject {{QStringLiteral("message_id"), id}}, Status::Created);
+                return errorResponse(Status::TooManyRequests, error);
+            return QHttpServerResponse(
+                QJsonObject {{QStringLiteral("message_id"), id}, {QStringLiteral("from"), token}},
+                Status::Created);
+        }
+        if (path.size() >= 3 && path.at(2) == QLatin1String("topics")) {
+            // POST .../topics {"topic": "news"} subscribes; DELETE .../topics/news unsubscribes.
+            QString topic = path.value(3);
+            if (method == Method::Post && path.size() == 3) {
+                QString error;
+                if (!readString(body, "topic", &topic, &error, 900))
+                    return errorResponse(Status::BadRequest, error);
+            } else if (method != Method::Delete || path.size() != 4) {
+                return notAllowed();
+            }
+            if (topic.startsWith(QLatin1String("/topics/")))
+                topic = topic.mid(8);
+            if (!server->setDeviceSubscribed(token, topic, method == Method::Post))
+                return errorResponse(Status::BadRequest,
+                    QStringLiteral("a topic name is 1 to 900 of the characters a-z A-Z 0-9 - _ . ~ %"));
+            for (const DeviceStatus &dev : server->devices()) {
+                if (dev.spec.token == token)
+                    return QHttpServerResponse(toJson(dev));
+            }
         }
         if (path.size() == 3 && path.at(2) == QLatin1String("online")) {
             if (method != Method::Post)
@@ -297,6 +393,55 @@ QHttpServerResponse EmulatorAdminApi::Private::handle(
             return QHttpServerResponse(
                 QJsonObject {{QStringLiteral("online"), body.value(QLatin1String("online"))}});
         }
+    }
+    if (first == QLatin1String("groups")) {
+        if (path.size() == 1) {
+            if (method == Method::Get) {
+                QJsonArray groups;
+                for (const DeviceGroup &g : server->groups())
+                    groups.append(toJson(g));
+                return QHttpServerResponse(groups);
+            }
+            if (method != Method::Post)
+                return notAllowed();
+            QString name, sender, error;
+            QStringList tokens;
+            if (!readString(body, "notification_key_name", &name, &error)
+                || !readString(body, "sender_id", &sender, &error)
+                || !readStringList(body, "registration_ids", &tokens, &error))
+                return errorResponse(Status::BadRequest, error);
+            const QString key = server->createGroup(name, tokens, sender, &error);
+            if (key.isEmpty())
+                return errorResponse(Status::BadRequest, error);
+            for (const DeviceGroup &g : server->groups()) {
+                if (g.notificationKey == key)
+                    return QHttpServerResponse(toJson(g), Status::Created);
+            }
+        }
+        if (path.size() == 2) {
+            const QString key = path.at(1);
+            if (method == Method::Delete) {
+                if (!server->removeGroup(key))
+                    return errorResponse(
+                        Status::NotFound, QStringLiteral("no group with this notification key"));
+                return QHttpServerResponse(QJsonObject {{QStringLiteral("removed"), key}});
+            }
+            if (method != Method::Post)
+                return notAllowed();
+            QStringList add, remove;
+            QString error;
+            if (!readStringList(body, "add", &add, &error)
+                || !readStringList(body, "remove", &remove, &error))
+                return errorResponse(Status::BadRequest, error);
+            if (!server->changeGroup(key, add, remove, &error))
+                return errorResponse(Status::BadRequest, error);
+            for (const DeviceGroup &g : server->groups()) {
+                if (g.notificationKey == key)
+                    return QHttpServerResponse(toJson(g));
+            }
+            return QHttpServerResponse(QJsonObject {{QStringLiteral("removed"), key}});
+        }
+        return notAllowed();
     }
     if (first == QLatin1String("connections")) {
         if (path.size() == 1) {
@@ -389,6 +534,11 @@ EmulatorAdminApi::EmulatorAdminApi(EmulatorServer *server, QObject *parent)
     d->http.route(QStringLiteral("/api/v1/<arg>/<arg>/<arg>"),
         [this](const QString &a, const QString &b, const QString &c, const QHttpServerRequest &request) {
             return d->dispatch({a, b, c}, request);
+        });
+    d->http.route(QStringLiteral("/api/v1/<arg>/<arg>/<arg>/<arg>"),
+        [this](const QString &a, const QString &b, const QString &c, const QString &e,
+            const QHttpServerRequest &request) {
+            return d->dispatch({a, b, c, e}, request);
         });
 }
 

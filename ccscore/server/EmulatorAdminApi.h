@@ -49,6 +49,7 @@ private:
 
 // JSON forms shared by the admin API and ccs-emulator --json.
 QJsonObject toJson(const DeviceStatus &device);
+QJsonObject toJson(const DeviceGroup &group);
 QJsonObject toJson(const FaultSchedule &faults);
 QJsonObject toJson(const EmulatorCounters &counters);
 QJsonObject toJson(const DownstreamRecord &record);

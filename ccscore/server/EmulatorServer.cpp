@@ -9,6 +9,7 @@
 #include <QHash>
 #include <QPointer>
 #include <QRandomGenerator>
+#include <QRegularExpression>
 #include <QSet>
 #include <QSslServer>
 #include <QTimer>
@@ -60,22 +61,29 @@ bool deviceKindFromName(QStringView name, DeviceKind *kind)
     return false;
 }
 
-struct HeldMessage {
+// A downstream message on its way to one device.
+struct Delivery {
     QString messageId;
     QString senderId;
     bool receiptRequested = false;
-    qint64 expiresAtMs = 0;
+    bool delayWhileIdle = false;
+    QString collapseKey;
+    qint64 timeToLive = kMaxTimeToLive; // seconds
+    qint64 expiresAtMs = 0; // when held
 };
 
 struct DeviceState {
     DeviceStatus status;
     std::deque<qint64> recentDeliveries; // for RateLimited: times of the last minute's messages
-    std::vector<HeldMessage> held; // delay_while_idle messages for an idle device
+    std::vector<Delivery> held; // for an offline device (an idle one: delay_while_idle messages)
+    quint64 nextUpstreamNumber = 1; // the device's app numbers its upstream messages 1, 2, 3...
 };
 
 // An upstream message or receipt on its way to the app server.
 struct UpstreamItem {
     QString messageId;
+    QString
+        from; // the device's token, or gcm.googleapis.com for a receipt: (from, messageId) is the identity
     QString senderId;
     QString deviceToken; // empty for receipts
     bool isReceipt = false;
@@ -86,6 +94,7 @@ struct UpstreamItem {
     int unackedCopies = 0; // delivered copies on that connection not ACKed yet
     bool acked = false;
     bool expired = false;
+    bool nowOrNever = false; // time_to_live 0
 };
 
 struct Answer {
@@ -137,8 +146,10 @@ public:
     EmulatorCounters counters;
     QElapsedTimer clock;
     int nextConnectionId = 1;
-    quint64 nextUpstreamNumber = 1;
-    QString upstreamIdPrefix;
+    std::map<QString, DeviceGroup> groups; // by notification key
+    QHash<QString, std::deque<qint64>> topicDeliveries; // per topic: times of the last minute's messages
+    quint64 seed = 0;
+    QRandomGenerator rng; // every random choice of the emulator
     bool redeliverNext = false;
     bool pumpScheduled = false;
     bool devicesChangedScheduled = false;
@@ -167,15 +178,27 @@ public:
         downstreamRecords.last().messageId = messageId;
         return downstreamRecords.last();
     }
-    UpstreamRecord &upstreamRecord(const QString &messageId)
+    static QString upstreamKey(const QString &from, const QString &messageId)
     {
-        const auto it = upstreamIndex.constFind(messageId);
+        return from + QChar(u'\0') + messageId;
+    }
+    UpstreamRecord &upstreamRecord(const QString &from, const QString &messageId)
+    {
+        const QString key = upstreamKey(from, messageId);
+        const auto it = upstreamIndex.constFind(key);
         if (it != upstreamIndex.constEnd())
             return upstreamRecords[*it];
-        upstreamIndex.insert(messageId, upstreamRecords.size());
+        upstreamIndex.insert(key, upstreamRecords.size());
         upstreamRecords.append(UpstreamRecord {});
         upstreamRecords.last().messageId = messageId;
+        upstreamRecords.last().from = from;
         return upstreamRecords.last();
+    }
+    QString senderOf(const DeviceState &dev) const
+    {
+        return dev.status.spec.senderId.isEmpty() && !config.senders.isEmpty()
+            ? config.senders.first().senderId
+            : dev.status.spec.senderId;
     }
 
     QString authenticate(const QString &authcid, const QString &password) const;
@@ -189,8 +212,12 @@ public:
     void queueNack(Connection *c, const QString &messageId, const QString &from, NackCode code,
         const QString &description, bool countsPending = true);
     void flushAnswers(int connectionId);
-    void deliverToDevice(
-        DeviceState &device, const QString &messageId, const QString &senderId, bool receiptRequested);
+    void offerToDevice(DeviceState &device, const Delivery &delivery);
+    void deliverToDevice(DeviceState &device, const Delivery &delivery);
+    bool takeTopicSlot(const QString &topic);
+    void setDelivery(const QString &messageId, const QString &delivery);
+    void deliverItem(UpstreamItem &item, Connection *c);
+    int unauthenticatedConnections() const;
     void queueReceipt(
         const QString &senderId, const QString &originalId, const QString &token, const QString &category);
     void schedulePump();
@@ -230,8 +257,10 @@ void EmulatorServer::Private::onNewConnections()
         // Stanzas are small and answered one by one: no Nagle delay on ACKs.
         socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
         const int id = nextConnectionId++;
-        const bool tooMany
-            = config.maxConnections > 0 && static_cast<int>(connections.size()) >= config.maxConnections;
+        // Sockets that have not authenticated yet are bounded apart from the
+        // per-sender limit, so that nobody can hold every slot without a key.
+        const bool tooMany = config.maxUnauthenticatedConnections > 0
+            && unauthenticatedConnections() >= config.maxUnauthenticatedConnections;
         auto conn = std::make_unique<Connection>();
         conn->id = id;
         StreamLimits limits;
@@ -244,6 +273,7 @@ void EmulatorServer::Private::onNewConnections()
             id, socket, limits, [this](const QString &a, const QString &p) { return authenticate(a, p); }, q);
         conn->answerTimer = std::make_unique<QTimer>();
         conn->answerTimer->setSingleShot(true);
+        conn->answerTimer->setTimerType(Qt::PreciseTimer); // jitter is a few milliseconds
         QObject::connect(conn->answerTimer.get(), &QTimer::timeout, q, [this, id] { flushAnswers(id); });
         conn->drainGraceTimer = std::make_unique<QTimer>();
         conn->drainGraceTimer->setSingleShot(true);
@@ -253,18 +283,32 @@ void EmulatorServer::Private::onNewConnections()
         });
         EmulatorStream *stream = conn->stream;
         QObject::connect(stream, &EmulatorStream::authenticated, q, [this, id](const QString &senderId) {
-            if (Connection *c = connection(id)) {
-                c->senderId = senderId;
-                Q_EMIT q->clientAuthenticated(id, senderId);
-            }
+            Connection *c = connection(id);
+            if (!c)
+                return;
+            c->senderId = senderId;
+            Q_EMIT q->clientAuthenticated(id, senderId);
         });
         QObject::connect(
             stream, &EmulatorStream::authenticationFailed, q, [this] { ++counters.authFailures; });
         QObject::connect(stream, &EmulatorStream::bound, q, [this, id] {
-            if (Connection *c = connection(id)) {
-                c->bound = true;
-                schedulePump(); // un-ACKed upstream and receipts wait for this
+            Connection *c = connection(id);
+            if (!c)
+                return;
+            // At most maxConnectionsPerSender authenticated connections of one
+            // sender: one more is closed once bound, with a reason it can read.
+            int ofSender = 0;
+            for (const auto &[otherId, other] : connections)
+                ofSender += other->senderId == c->senderId && other->stream->isOpen() ? 1 : 0;
+            if (config.maxConnectionsPerSender > 0 && ofSender > config.maxConnectionsPerSender) {
+                ++counters.connectionLimitRejections;
+                c->stream->sendStreamErrorAndClose(QStringLiteral("policy-violation"),
+                    QStringLiteral("more than %1 connections for this sender ID")
+                        .arg(config.maxConnectionsPerSender));
+                return;
             }
+            c->bound = true;
+            schedulePump(); // un-ACKed upstream and receipts wait for this
         });
         QObject::connect(stream, &EmulatorStream::gcmReceived, q,
             [this, id](const QString &stanzaId, const QString &text) {
@@ -278,10 +322,20 @@ void EmulatorServer::Private::onNewConnections()
         qCInfo(lcCcsServer) << "connection" << id << "accepted from" << socket->peerAddress().toString();
         Q_EMIT q->clientConnected(id);
         if (tooMany) {
+            ++counters.connectionLimitRejections;
             stream->sendStreamErrorAndClose(QStringLiteral("policy-violation"),
-                QStringLiteral("more than %1 connections").arg(config.maxConnections));
+                QStringLiteral("more than %1 connections waiting to authenticate")
+                    .arg(config.maxUnauthenticatedConnections));
         }
     }
+}
+
+int EmulatorServer::Private::unauthenticatedConnections() const
+{
+    int n = 0;
+    for (const auto &[id, c] : connections)
+        n += c->senderId.isEmpty() && c->stream->isOpen() ? 1 : 0;
+    return n;
 }
 
 void EmulatorServer::Private::onGcm(Connection *c, const QString &stanzaId, const QString &text)
@@ -321,10 +375,13 @@ void EmulatorServer::Private::handleClientAck(Connection *c, const QJsonObject &
     const QString messageId = object.value(QLatin1String("message_id")).toString();
     const QString to = object.value(QLatin1String("to")).toString();
     UpstreamItem *item = nullptr;
-    // ACKs are valid only on the connection the message was delivered on. The
-    // same id can be queued twice (a receipt for a message sent twice).
+    // ACKs are valid only on the connection the message was delivered on, and
+    // name it by its identity: `to` is the device's token (gcm.googleapis.com
+    // for a receipt) and `message_id` its id; devices choose their own ids, so
+    // the id alone is not enough. The same identity can be queued twice (a
+    // receipt for a message sent twice).
     for (UpstreamItem &u : upstream) {
-        if (!messageId.isEmpty() && u.messageId == messageId && u.inflightConnection == c->id
+        if (!messageId.isEmpty() && u.messageId == messageId && u.from == to && u.inflightConnection == c->id
             && u.unackedCopies > 0) {
             item = &u;
             break;
@@ -332,14 +389,19 @@ void EmulatorServer::Private::handleClientAck(Connection *c, const QJsonObject &
     }
     if (!item) {
         ++counters.badAcks;
-        const QString description = messageId.isEmpty()
-            ? QStringLiteral("Missing message_id in ACK")
-            : QStringLiteral("Unknown message_id in ACK on this connection: %1").arg(messageId);
+        QString description;
+        if (messageId.isEmpty())
+            description = QStringLiteral("Missing message_id in ACK");
+        else if (to.isEmpty())
+            description = QStringLiteral("Missing 'to' in ACK for %1").arg(messageId);
+        else
+            description
+                = QStringLiteral("No message %1 from %2 awaits an ACK on this connection").arg(messageId, to);
         queueNack(c, messageId, to, NackCode::BadAck, description, false);
         return;
     }
     --item->unackedCopies;
-    UpstreamRecord &rec = upstreamRecord(messageId);
+    UpstreamRecord &rec = upstreamRecord(item->from, messageId);
     ++rec.ackCount;
     if (!item->acked) {
         item->acked = true;
@@ -352,7 +414,7 @@ void EmulatorServer::Private::handleClientAck(Connection *c, const QJsonObject &
             if (downstreamIndex.contains(original))
                 downstreamRecord(original).receiptAcked = true;
         }
-        Q_EMIT q->upstreamAcked(messageId);
+        Q_EMIT q->upstreamAcked(messageId, item->from);
         schedulePump();
         checkDrainClose(c);
     }
@@ -373,6 +435,7 @@ void EmulatorServer::Private::handleDownstream(
         ++rec->timesReceived;
         rec->connectionIds.append(c->id);
         rec->verdict.clear();
+        rec->delivery.clear();
         if (c->seenIds.contains(messageId))
             ++counters.duplicateDownstream;
         c->seenIds.insert(messageId);
@@ -423,51 +486,79 @@ void EmulatorServer::Private::handleDownstream(
         } else {
             nack(failure->nackCode, failure->description);
         }
-    } else if (faults.nackShare > 0 && QRandomGenerator::global()->generateDouble() < faults.nackShare) {
+    } else if (faults.nackShare > 0 && rng.generateDouble() < faults.nackShare) {
         nack(faults.nackCode,
             faults.nackCode == NackCode::ServiceUnavailable
                 ? QStringLiteral("Service unavailable (emulated fault)")
                 : QStringLiteral("Internal server error (emulated fault)"));
     } else {
         const DownstreamMessage message = DownstreamMessage::fromJson(object);
-        DeviceState *dev = nullptr;
-        const bool toTopic = to.startsWith(QLatin1String("/topics/"));
-        if (!toTopic)
-            dev = device(to);
-        if (!toTopic && !dev) {
+        const QString senderId = c->senderId;
+        Delivery delivery;
+        delivery.messageId = messageId;
+        delivery.senderId = senderId;
+        delivery.receiptRequested = message.deliveryReceiptRequested.value_or(false);
+        delivery.delayWhileIdle = message.delayWhileIdle.value_or(false);
+        delivery.collapseKey = message.collapseKey;
+        delivery.timeToLive = message.effectiveTimeToLive();
+        const bool dryRun = message.dryRun.value_or(false);
+        auto ack = [&] {
+            setVerdict(QStringLiteral("ack"));
+            Ack a;
+            a.messageId = messageId;
+            a.from = to;
+            Answer answer;
+            answer.json = json::serializeAck(a);
+            queueAnswer(c, answer);
+        };
+        // Several devices: a topic's subscribers or a group's members. They
+        // send no delivery receipts (CCS sent receipts per registration token).
+        auto fanOut = [&](const QList<DeviceState *> &targets) {
+            ack();
+            if (rec)
+                rec->delivery = QStringLiteral("fanout:%1").arg(targets.size());
+            if (dryRun)
+                return;
+            Delivery each = delivery;
+            each.receiptRequested = false;
+            for (DeviceState *target : targets)
+                offerToDevice(*target, each);
+        };
+        const auto group = groups.find(to);
+        if (to.startsWith(QLatin1String("/topics/"))) {
+            const QString topic = to.mid(8);
+            if (!takeTopicSlot(topic)) {
+                nack(NackCode::TopicsMessageRateExceeded,
+                    QStringLiteral("Topic message rate exceeded for %1").arg(topic));
+            } else {
+                QList<DeviceState *> subscribers;
+                for (DeviceState &d : devices) {
+                    if (senderOf(d) == senderId && d.status.spec.kind != DeviceKind::Unregistered
+                        && d.status.topics.contains(topic))
+                        subscribers.append(&d);
+                }
+                fanOut(subscribers);
+            }
+        } else if (group != groups.end() && group->second.senderId == senderId) {
+            QList<DeviceState *> members;
+            for (const QString &token : group->second.tokens) {
+                DeviceState *member = device(token);
+                if (member && member->status.spec.kind != DeviceKind::Unregistered)
+                    members.append(member);
+            }
+            fanOut(members);
+        } else if (DeviceState *dev = device(to); !dev || senderOf(*dev) != senderId) {
+            // Unknown, or registered for another sender ID (CCS answered both alike).
             nack(NackCode::BadRegistration, QStringLiteral("Invalid token on 'to' field: %1").arg(to));
-        } else if (dev && dev->status.spec.kind == DeviceKind::Unregistered) {
+        } else if (dev->status.spec.kind == DeviceKind::Unregistered) {
             nack(NackCode::DeviceUnregistered, QStringLiteral("Device unregistered: %1").arg(to));
-        } else if (dev && dev->status.spec.kind == DeviceKind::RateLimited && !takeRateSlot(*dev)) {
+        } else if (dev->status.spec.kind == DeviceKind::RateLimited && !takeRateSlot(*dev)) {
             nack(NackCode::DeviceMessageRateExceeded,
                 QStringLiteral("Downstream message rate exceeded for this registration id"));
         } else {
-            setVerdict(QStringLiteral("ack"));
-            Ack ack;
-            ack.messageId = messageId;
-            ack.from = to;
-            Answer a;
-            a.json = json::serializeAck(ack);
-            queueAnswer(c, a);
-            if (dev && !message.dryRun.value_or(false)) {
-                const bool idleHold = dev->status.spec.kind == DeviceKind::Idle && !dev->status.online
-                    && message.delayWhileIdle.value_or(false);
-                if (idleHold) {
-                    if (message.effectiveTimeToLive() > 0) {
-                        HeldMessage held;
-                        held.messageId = messageId;
-                        held.senderId = c->senderId;
-                        held.receiptRequested = message.deliveryReceiptRequested.value_or(false);
-                        held.expiresAtMs = now() + message.effectiveTimeToLive() * 1000;
-                        dev->held.push_back(held);
-                    } else {
-                        ++counters.messagesExpired; // time_to_live 0: now or never
-                    }
-                } else {
-                    deliverToDevice(
-                        *dev, messageId, c->senderId, message.deliveryReceiptRequested.value_or(false));
-                }
-            }
+            ack();
+            if (!dryRun)
+                offerToDevice(*dev, delivery);
         }
     }
     if (Connection *still = connection(connectionId);
@@ -501,14 +592,21 @@ void EmulatorServer::Private::queueNack(Connection *c, const QString &messageId,
 
 void EmulatorServer::Private::queueAnswer(Connection *c, Answer answer)
 {
-    // Answers leave in the order their messages came, each after the configured delay.
-    answer.dueMs = now() + std::max(0, config.faults.ackDelayMs);
-    c->answers.push_back(std::move(answer));
-    if (config.faults.ackDelayMs <= 0 && c->answers.size() == 1) {
+    // CCS promises no order: each answer's latency is the fixed delay plus a
+    // jitter drawn for this message, so answers overtake each other. Equal due
+    // times keep their arrival order.
+    const FaultSchedule &f = config.faults;
+    const qint64 jitter = f.answerJitterMs > 0 ? rng.bounded(f.answerJitterMs + 1) : 0;
+    answer.dueMs = now() + std::max(0, f.ackDelayMs) + jitter;
+    const auto at = std::upper_bound(c->answers.begin(), c->answers.end(), answer.dueMs,
+        [](qint64 due, const Answer &a) { return due < a.dueMs; });
+    const bool first = at == c->answers.begin();
+    c->answers.insert(at, std::move(answer));
+    if (first && c->answers.front().dueMs <= now()) {
         flushAnswers(c->id);
         return;
     }
-    if (!c->answerTimer->isActive())
+    if (first || !c->answerTimer->isActive())
         c->answerTimer->start(std::max<qint64>(0, c->answers.front().dueMs - now()));
 }
 
@@ -539,17 +637,88 @@ void EmulatorServer::Private::flushAnswers(int connectionId)
     checkDrainClose(c);
 }
 
-void EmulatorServer::Private::deliverToDevice(
-    DeviceState &dev, const QString &messageId, const QString &senderId, bool receiptRequested)
+void EmulatorServer::Private::setDelivery(const QString &messageId, const QString &delivery)
+{
+    const auto it = downstreamIndex.constFind(messageId);
+    if (it != downstreamIndex.constEnd() && !downstreamRecords[*it].delivery.startsWith(u"fanout"))
+        downstreamRecords[*it].delivery = delivery;
+}
+
+// A message reaches the device at once, or waits for it: an offline device
+// (an idle one: delay_while_idle messages) holds it until it is back, for at
+// most its time_to_live; 0 means now or never. A held message with a
+// collapse_key replaces the older one with that key, and at most
+// maxCollapseKeysPerDevice keys are held (the oldest key gives way).
+void EmulatorServer::Private::offerToDevice(DeviceState &dev, const Delivery &delivery)
+{
+    const bool idle = dev.status.spec.kind == DeviceKind::Idle;
+    const bool reachable = dev.status.online || (idle && !delivery.delayWhileIdle);
+    if (reachable) {
+        deliverToDevice(dev, delivery);
+        return;
+    }
+    if (delivery.timeToLive <= 0) {
+        ++counters.messagesExpired;
+        setDelivery(delivery.messageId, QStringLiteral("expired"));
+        return;
+    }
+    Delivery held = delivery;
+    held.expiresAtMs = now() + delivery.timeToLive * 1000;
+    if (!held.collapseKey.isEmpty()) {
+        auto collapse = [&](std::vector<Delivery>::iterator it) {
+            ++counters.messagesCollapsed;
+            setDelivery(it->messageId, QStringLiteral("collapsed"));
+            dev.held.erase(it);
+        };
+        const auto same = std::find_if(dev.held.begin(), dev.held.end(),
+            [&](const Delivery &d) { return d.collapseKey == held.collapseKey; });
+        if (same != dev.held.end()) {
+            collapse(same);
+        } else {
+            QSet<QString> keys;
+            for (const Delivery &d : dev.held) {
+                if (!d.collapseKey.isEmpty())
+                    keys.insert(d.collapseKey);
+            }
+            if (keys.size() >= std::max(1, config.maxCollapseKeysPerDevice)) {
+                collapse(std::find_if(dev.held.begin(), dev.held.end(),
+                    [](const Delivery &d) { return !d.collapseKey.isEmpty(); }));
+            }
+        }
+    }
+    dev.held.push_back(held);
+    dev.status.held = int(dev.held.size());
+    ++counters.messagesHeld;
+    setDelivery(held.messageId, QStringLiteral("held"));
+    scheduleDevicesChanged();
+}
+
+void EmulatorServer::Private::deliverToDevice(DeviceState &dev, const Delivery &delivery)
 {
     ++dev.status.received;
+    setDelivery(delivery.messageId, QStringLiteral("delivered"));
     scheduleDevicesChanged();
-    if (!receiptRequested || messageId.isEmpty())
+    if (!delivery.receiptRequested || delivery.messageId.isEmpty())
         return;
     const QString token = dev.status.spec.token;
     const QString category = dev.status.spec.category;
+    const QString senderId = delivery.senderId;
+    const QString messageId = delivery.messageId;
     QTimer::singleShot(std::max(0, config.receiptDelayMs), q,
         [this, senderId, messageId, token, category] { queueReceipt(senderId, messageId, token, category); });
+}
+
+// Each topic takes topicMessagesPerMinute in any sliding minute.
+bool EmulatorServer::Private::takeTopicSlot(const QString &topic)
+{
+    std::deque<qint64> &recent = topicDeliveries[topic];
+    const qint64 t = now();
+    while (!recent.empty() && t - recent.front() >= 60000)
+        recent.pop_front();
+    if (config.topicMessagesPerMinute > 0 && int(recent.size()) >= config.topicMessagesPerMinute)
+        return false;
+    recent.push_back(t);
+    return true;
 }
 
 void EmulatorServer::Private::queueReceipt(
@@ -558,12 +727,12 @@ void EmulatorServer::Private::queueReceipt(
     const Receipt receipt = Receipt::make(originalId, token, category);
     UpstreamItem item;
     item.messageId = receipt.messageId;
+    item.from = QLatin1String(kReceiptFrom);
     item.senderId = senderId;
     item.isReceipt = true;
     item.json = json::serialize(receipt.toJson());
     item.expiresAtMs = now() + kMaxTimeToLive * 1000;
-    UpstreamRecord &rec = upstreamRecord(item.messageId);
-    rec.from = QLatin1String(kReceiptFrom);
+    UpstreamRecord &rec = upstreamRecord(item.from, item.messageId);
     rec.isReceipt = true;
     upstream.push_back(std::move(item));
     schedulePump();
@@ -595,6 +764,41 @@ Connection *EmulatorServer::Private::pickConnection(const QString &senderId)
     return best;
 }
 
+void EmulatorServer::Private::deliverItem(UpstreamItem &item, Connection *c)
+{
+    bool twice = false;
+    if (!item.isReceipt) {
+        if (redeliverNext) {
+            twice = true;
+            redeliverNext = false;
+        } else if (config.faults.duplicateUpstreamShare > 0) {
+            twice = rng.generateDouble() < config.faults.duplicateUpstreamShare;
+        }
+    }
+    const int copies = twice ? 2 : 1;
+    UpstreamRecord &rec = upstreamRecord(item.from, item.messageId);
+    for (int i = 0; i < copies; ++i) {
+        c->stream->sendGcm(item.json);
+        ++rec.timesDelivered;
+        rec.deliveredOnConnections.append(c->id);
+        if (item.isReceipt)
+            ++counters.receiptsSent;
+        else
+            ++counters.upstreamSent;
+    }
+    if (item.isReceipt) {
+        const QString original = item.messageId.mid(4);
+        if (downstreamIndex.contains(original))
+            downstreamRecord(original).receiptSent = true;
+    }
+    item.inflightConnection = c->id;
+    if (!item.everDelivered && !item.deviceToken.isEmpty())
+        --unsentByDevice[item.deviceToken];
+    item.everDelivered = true;
+    item.unackedCopies = copies;
+    ++c->unackedUpstream;
+}
+
 void EmulatorServer::Private::pumpUpstream()
 {
     const qint64 t = now();
@@ -609,39 +813,14 @@ void EmulatorServer::Private::pumpUpstream()
             continue;
         }
         Connection *c = pickConnection(item.senderId);
-        if (!c)
-            continue;
-        bool twice = false;
-        if (!item.isReceipt) {
-            if (redeliverNext) {
-                twice = true;
-                redeliverNext = false;
-            } else if (config.faults.duplicateUpstreamShare > 0) {
-                twice = QRandomGenerator::global()->generateDouble() < config.faults.duplicateUpstreamShare;
-            }
+        if (c) {
+            deliverItem(item, c);
+        } else if (item.nowOrNever && !item.everDelivered) {
+            item.expired = true;
+            if (!item.deviceToken.isEmpty())
+                --unsentByDevice[item.deviceToken];
+            ++counters.messagesExpired;
         }
-        const int copies = twice ? 2 : 1;
-        UpstreamRecord &rec = upstreamRecord(item.messageId);
-        for (int i = 0; i < copies; ++i) {
-            c->stream->sendGcm(item.json);
-            ++rec.timesDelivered;
-            rec.deliveredOnConnections.append(c->id);
-            if (item.isReceipt)
-                ++counters.receiptsSent;
-            else
-                ++counters.upstreamSent;
-        }
-        if (item.isReceipt) {
-            const QString original = item.messageId.mid(4);
-            if (downstreamIndex.contains(original))
-                downstreamRecord(original).receiptSent = true;
-        }
-        item.inflightConnection = c->id;
-        if (!item.everDelivered && !item.deviceToken.isEmpty())
-            --unsentByDevice[item.deviceToken];
-        item.everDelivered = true;
-        item.unackedCopies = copies;
-        ++c->unackedUpstream;
     }
     // Forget what needs nothing more; the record keeps the history.
     while (!upstream.empty() && (upstream.front().acked || upstream.front().expired))
@@ -654,17 +833,34 @@ void EmulatorServer::Private::drain(Connection *c)
         return;
     c->draining = true;
     ++counters.drainsSent;
-    c->stream->sendGcm(json::serialize(Control::connectionDraining().toJson()));
+    if (config.guideDrainStanza) // the guide's member order, too
+        c->stream->sendDrainingControl(R"({"message_type":"control","control_type":"CONNECTION_DRAINING"})");
+    else
+        c->stream->sendGcm(json::serialize(Control::connectionDraining().toJson()));
     qCInfo(lcCcsServer) << "connection" << c->id << "draining";
-    c->drainGraceTimer->start(std::max(0, config.drainGraceMs));
+    // What was already in the pipeline still arrives here: the answers still
+    // due (queued), and upstream messages and receipts already routed to it.
+    int pipeline = std::max(0, config.drainPipelineMessages);
+    for (UpstreamItem &item : upstream) {
+        if (pipeline <= 0 || c->unackedUpstream >= kMaxPendingPerConnection)
+            break;
+        if (item.acked || item.expired || item.inflightConnection != 0 || item.senderId != c->senderId
+            || (item.expiresAtMs > 0 && now() >= item.expiresAtMs))
+            continue;
+        deliverItem(item, c);
+        --pipeline;
+    }
+    // CCS closes the connection when it is ready: after the grace period. With
+    // no grace, as soon as nothing is pending either way (at most 10 s).
+    c->drainGraceTimer->start(config.drainGraceMs > 0 ? config.drainGraceMs : 10000);
     checkDrainClose(c);
     schedulePump(); // another connection may take over its upstream traffic
 }
 
 void EmulatorServer::Private::checkDrainClose(Connection *c)
 {
-    if (c->draining && c->pending <= 0 && c->answers.empty() && c->unackedUpstream <= 0
-        && c->stream->isOpen())
+    if (c->draining && config.drainGraceMs <= 0 && c->pending <= 0 && c->answers.empty()
+        && c->unackedUpstream <= 0 && c->stream->isOpen())
         c->stream->closeStream();
 }
 
@@ -732,7 +928,7 @@ void EmulatorServer::Private::spontaneousUpstream()
     }
     if (candidates.isEmpty() || config.senders.isEmpty())
         return;
-    const QString token = candidates.at(QRandomGenerator::global()->bounded(candidates.size()));
+    const QString token = candidates.at(int(rng.bounded(quint32(candidates.size()))));
     QJsonObject data;
     data.insert(QStringLiteral("kind"), QStringLiteral("scheduled"));
     data.insert(QStringLiteral("sent_at"), QDateTime::currentDateTimeUtc().toString(Qt::ISODateWithMs));
@@ -746,8 +942,6 @@ EmulatorServer::EmulatorServer(QObject *parent)
     QObject::connect(&d->upstreamRateTimer, &QTimer::timeout, this, [this] { d->spontaneousUpstream(); });
     QObject::connect(&d->dropTimer, &QTimer::timeout, this, &EmulatorServer::dropConnections);
     QObject::connect(&d->drainTimer, &QTimer::timeout, this, &EmulatorServer::drainConnections);
-    d->upstreamIdPrefix
-        = QStringLiteral("up-%1-").arg(QRandomGenerator::global()->generate(), 8, 16, QLatin1Char('0'));
 }
 
 EmulatorServer::~EmulatorServer()
@@ -776,6 +970,9 @@ bool EmulatorServer::start(const EmulatorConfig &config, QString *error)
     if (config.senders.isEmpty())
         return fail(tr("The emulator needs at least one sender ID and API key."));
     d->config = config;
+    d->seed = config.seed != 0 ? config.seed : QRandomGenerator::system()->generate64();
+    const quint32 seedWords[2] = {quint32(d->seed), quint32(d->seed >> 32)};
+    d->rng = QRandomGenerator(seedWords, 2);
     d->devices.clear();
     d->deviceIndex.clear();
     for (const DeviceSpec &spec : config.devices)
@@ -849,6 +1046,8 @@ bool EmulatorServer::addDevice(const DeviceSpec &device)
         return false;
     DeviceState state;
     state.status.spec = device;
+    if (state.status.spec.senderId.isEmpty() && !d->config.senders.isEmpty())
+        state.status.spec.senderId = d->config.senders.first().senderId;
     state.status.online = device.kind != DeviceKind::Idle; // idle devices start asleep
     d->deviceIndex.insert(device.token, d->devices.size());
     d->devices.push_back(std::move(state));
@@ -872,26 +1071,63 @@ bool EmulatorServer::removeDevice(const QString &token)
 QString EmulatorServer::sendUpstream(const QString &token, const QJsonObject &data, const QString &senderId)
 {
     DeviceState *dev = d->device(token);
-    if (!dev || d->config.senders.isEmpty())
+    if (!dev || (!senderId.isEmpty() && senderId != d->senderOf(*dev)))
         return {};
-    const QString sender = senderId.isEmpty() ? d->config.senders.first().senderId : senderId;
+    UpstreamRequest request;
+    request.data = data;
+    return sendUpstreamMessage(token, request);
+}
+
+QString EmulatorServer::sendUpstreamMessage(
+    const QString &token, const UpstreamRequest &request, QString *error)
+{
+    auto fail = [error](const QString &message) {
+        if (error)
+            *error = message;
+        return QString();
+    };
+    DeviceState *dev = d->device(token);
+    if (!dev)
+        return fail(tr("No device with this token."));
+    const QString sender = d->senderOf(*dev);
+    if (sender.isEmpty())
+        return fail(tr("The device has no sender ID."));
+    if (request.timeToLive > kMaxTimeToLive)
+        return fail(tr("time_to_live must be from 0 to %1 seconds.").arg(kMaxTimeToLive));
     // A device queues at most this many unsent upstream messages.
     if (d->config.deviceUpstreamQueueLimit > 0
         && d->unsentByDevice.value(token) >= d->config.deviceUpstreamQueueLimit)
-        return {};
+        return fail(tr("The device already holds %1 unsent upstream messages.")
+                        .arg(d->config.deviceUpstreamQueueLimit));
     UpstreamMessage message;
     message.from = token;
-    message.messageId = d->upstreamIdPrefix + QString::number(d->nextUpstreamNumber++);
-    message.category = dev->status.spec.category;
-    message.data = data;
+    // The device's app chooses the id: by default it counts 1, 2, 3... per
+    // device, so ids repeat across devices. An explicit number moves the count on.
+    if (request.messageId.isEmpty()) {
+        message.messageId = QString::number(dev->nextUpstreamNumber++);
+    } else {
+        message.messageId = request.messageId;
+        bool numeric = false;
+        const quint64 n = request.messageId.toULongLong(&numeric);
+        if (numeric && n >= dev->nextUpstreamNumber)
+            dev->nextUpstreamNumber = n + 1;
+    }
+    message.category = request.category.isEmpty() ? dev->status.spec.category : request.category;
+    message.data = request.data;
+    if (request.timeToLive >= 0)
+        message.timeToLive = request.timeToLive;
     UpstreamItem item;
     item.messageId = message.messageId;
+    item.from = token;
     item.senderId = sender;
     item.deviceToken = token;
     item.json = json::serialize(message.toJson());
-    item.expiresAtMs = d->now() + std::max<qint64>(0, d->config.upstreamTimeToLiveSeconds) * 1000;
-    UpstreamRecord &rec = d->upstreamRecord(item.messageId);
-    rec.from = token;
+    const qint64 ttl = request.timeToLive >= 0 ? request.timeToLive : d->config.upstreamTimeToLiveSeconds;
+    // time_to_live 0: now or never: delivered at the next pass if a connection
+    // can take it, otherwise dropped.
+    item.nowOrNever = ttl <= 0;
+    item.expiresAtMs = item.nowOrNever ? 0 : d->now() + ttl * 1000;
+    d->upstreamRecord(token, item.messageId);
     d->upstream.push_back(std::move(item));
     ++d->unsentByDevice[token];
     ++dev->status.upstreamSent;
@@ -907,18 +1143,127 @@ void EmulatorServer::setDeviceOnline(const QString &token, bool online)
         return;
     dev->status.online = online;
     if (online) {
-        std::vector<HeldMessage> held;
+        // Back: what was held arrives in the order it was sent (receipts follow).
+        std::vector<Delivery> held;
         held.swap(dev->held);
+        dev->status.held = 0;
         const qint64 t = d->now();
-        for (const HeldMessage &m : held) {
+        for (const Delivery &m : held) {
             if (t >= m.expiresAtMs) {
-                ++d->counters.messagesExpired; // its time_to_live ran out while the device slept
+                ++d->counters.messagesExpired; // its time_to_live ran out while the device was away
+                d->setDelivery(m.messageId, QStringLiteral("expired"));
                 continue;
             }
-            d->deliverToDevice(*dev, m.messageId, m.senderId, m.receiptRequested);
+            d->deliverToDevice(*dev, m);
         }
     }
     d->scheduleDevicesChanged();
+}
+
+bool EmulatorServer::setDeviceSubscribed(const QString &token, const QString &topic, bool subscribed)
+{
+    DeviceState *dev = d->device(token);
+    static const QRegularExpression valid(QStringLiteral("^[a-zA-Z0-9_.~%-]{1,900}$"));
+    if (!dev || !valid.match(topic).hasMatch())
+        return false;
+    QStringList &topics = dev->status.topics;
+    if (subscribed && !topics.contains(topic))
+        topics.append(topic);
+    else if (!subscribed)
+        topics.removeAll(topic);
+    d->scheduleDevicesChanged();
+    return true;
+}
+
+QString EmulatorServer::createGroup(
+    const QString &name, const QStringList &tokens, const QString &senderId, QString *error)
+{
+    auto fail = [error](const QString &message) {
+        if (error)
+            *error = message;
+        return QString();
+    };
+    if (d->config.senders.isEmpty())
+        return fail(tr("The emulator has no sender ID."));
+    const QString sender = senderId.isEmpty() ? d->config.senders.first().senderId : senderId;
+    if (name.trimmed().isEmpty())
+        return fail(tr("A group needs a notification_key_name."));
+    for (const auto &[key, group] : d->groups) {
+        if (group.senderId == sender && group.name == name)
+            return fail(tr("A group named %1 exists.").arg(name));
+    }
+    if (tokens.isEmpty())
+        return fail(tr("A group needs at least one registration token."));
+    for (const QString &token : tokens) {
+        const DeviceState *dev = d->device(token);
+        if (!dev || d->senderOf(*dev) != sender)
+            return fail(tr("%1 is not a device of sender %2.").arg(token, sender));
+    }
+    DeviceGroup group;
+    group.name = name;
+    group.senderId = sender;
+    group.tokens = tokens;
+    group.tokens.removeDuplicates();
+    // Notification keys look like registration tokens; drawn from the run's seed.
+    QByteArray raw(24, Qt::Uninitialized);
+    for (char &ch : raw)
+        ch = char(d->rng.bounded(256));
+    group.notificationKey = QStringLiteral("APA91b")
+        + QString::fromLatin1(raw.toBase64(QByteArray::Base64UrlEncoding | QByteArray::OmitTrailingEquals));
+    d->groups.emplace(group.notificationKey, group);
+    return group.notificationKey;
+}
+
+bool EmulatorServer::changeGroup(
+    const QString &notificationKey, const QStringList &add, const QStringList &remove, QString *error)
+{
+    const auto it = d->groups.find(notificationKey);
+    if (it == d->groups.end()) {
+        if (error)
+            *error = tr("No group with this notification key.");
+        return false;
+    }
+    DeviceGroup &group = it->second;
+    for (const QString &token : add) {
+        const DeviceState *dev = d->device(token);
+        if (!dev || d->senderOf(*dev) != group.senderId) {
+            if (error)
+                *error = tr("%1 is not a device of sender %2.").arg(token, group.senderId);
+            return false;
+        }
+    }
+    for (const QString &token : add) {
+        if (!group.tokens.contains(token))
+            group.tokens.append(token);
+    }
+    for (const QString &token : remove)
+        group.tokens.removeAll(token);
+    if (group.tokens.isEmpty())
+        d->groups.erase(it); // a group without members is gone, as in FCM
+    return true;
+}
+
+bool EmulatorServer::removeGroup(const QString &notificationKey)
+{
+    return d->groups.erase(notificationKey) > 0;
+}
+
+QList<DeviceGroup> EmulatorServer::groups() const
+{
+    QList<DeviceGroup> out;
+    for (const auto &[key, group] : d->groups)
+        out.append(group);
+    return out;
+}
+
+quint64 EmulatorServer::seed() const
+{
+    return d->seed;
+}
+
+void EmulatorServer::setDrainGraceMs(int ms)
+{
+    d->config.drainGraceMs = std::max(0, ms);
 }
 
 void EmulatorServer::drainConnections()

@@ -30,9 +30,28 @@ public:
     bool addDevice(const DeviceSpec &device); // false for an empty or already known token
     bool removeDevice(const QString &token);
     // Queues an upstream message from a device; delivered to an authenticated
-    // connection of the sender as soon as the flow control allows. Returns its id.
+    // connection of the device's sender as soon as the flow control allows.
+    // Returns its message_id, or an empty string with *error set (unknown
+    // device, its queue of 20 unsent messages full, a bad field).
+    QString sendUpstreamMessage(
+        const QString &token, const UpstreamRequest &request, QString *error = nullptr);
+    // The same with the device's next id and category. A senderId other than the device's fails.
     QString sendUpstream(const QString &token, const QJsonObject &data, const QString &senderId = {});
-    void setDeviceOnline(const QString &token, bool online); // an idle device waking delivers held messages
+    // Offline devices hold what is sent to them; coming back online delivers it
+    // in order (then the receipts). An idle device waking delivers its held messages.
+    void setDeviceOnline(const QString &token, bool online);
+    bool setDeviceSubscribed(const QString &token, const QString &topic, bool subscribed);
+
+    // Device groups (notification keys). createGroup returns the new key, or
+    // an empty string with *error set.
+    QString createGroup(const QString &name, const QStringList &tokens, const QString &senderId = {},
+        QString *error = nullptr);
+    bool changeGroup(const QString &notificationKey, const QStringList &add, const QStringList &remove,
+        QString *error = nullptr);
+    bool removeGroup(const QString &notificationKey);
+    QList<DeviceGroup> groups() const;
+
+    quint64 seed() const; // the seed of this run's random choices (printed by ccs-emulator)
 
     // Faults on demand
     void drainConnections(); // CONNECTION_DRAINING on every connection, close each once it has no pending
@@ -47,6 +66,7 @@ public:
     void setStrictWindow(bool strict);
     void setReceiptDelayMs(int ms);
     void setUpstreamRatePerSecond(double rate);
+    void setDrainGraceMs(int ms);
     void redeliverNextUpstream(); // the next upstream message is delivered twice
 
     // The record
@@ -61,7 +81,7 @@ Q_SIGNALS:
     void clientAuthenticated(int connectionId, const QString &senderId);
     void clientDisconnected(int connectionId);
     void downstreamReceived(const QString &messageId, const QString &to, const QString &verdict);
-    void upstreamAcked(const QString &messageId);
+    void upstreamAcked(const QString &messageId, const QString &from); // (from, messageId): its identity
     void devicesChanged();
 
 private:

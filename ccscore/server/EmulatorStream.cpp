@@ -540,6 +540,17 @@ void EmulatorStream::sendGcm(const QByteArray &json)
     write(stanza::gcmMessage(QStringLiteral("e%1").arg(m_nextStanzaId++), json));
 }
 
+void EmulatorStream::sendDrainingControl(const QByteArray &json)
+{
+    if (!isOpen())
+        return;
+    // Text content: only & < > need escaping (quotes stay as the guide shows them).
+    QByteArray text = json;
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    write("<message>\n  <data:gcm xmlns:data=\"google:mobile:data\">\n  " + text
+        + "\n  </data:gcm>\n</message>");
+}
+
 void EmulatorStream::sendStanzaError(
     const QString &stanzaId, const QByteArray &originalJson, const QString &text)
 {

@@ -100,6 +100,9 @@ public:
 
     // <message id=".."><gcm xmlns="google:mobile:data">JSON</gcm></message>
     void sendGcm(const QByteArray &json);
+    // CONNECTION_DRAINING as the guide prints it: <message> without an id and
+    // <data:gcm xmlns:data="google:mobile:data">, the JSON on its own line.
+    void sendDrainingControl(const QByteArray &json);
     void sendStanzaError(const QString &stanzaId, const QByteArray &originalJson, const QString &text);
     // <stream:error><CONDITION/><text>..</text></stream:error></stream:stream>, then close.
     void sendStreamErrorAndClose(const QString &condition, const QString &text = {});

@@ -3,10 +3,12 @@
 #include "protocol/Messages.h"
 
 #include <QHostAddress>
+#include <QJsonObject>
 #include <QList>
 #include <QSslCertificate>
 #include <QSslKey>
 #include <QString>
+#include <QStringList>
 
 namespace ccs::emulator {
 
@@ -28,20 +30,45 @@ struct DeviceSpec {
     QString category = QStringLiteral("com.example.ccsadmin"); // its app's package
     DeviceKind kind = DeviceKind::Registered;
     int maxMessagesPerMinute = 60; // for RateLimited
+    // The sender ID the token was registered for (empty: the emulator's first
+    // sender). A message from another sender gets BAD_REGISTRATION.
+    QString senderId;
 };
 
 struct DeviceStatus {
     DeviceSpec spec;
+    // Reachable. An offline device gets nothing: messages to it are ACKed and
+    // held until it comes back. An Idle device that is not online is idle,
+    // not offline: it holds only delay_while_idle messages.
     bool online = true;
     int received = 0; // downstream messages delivered to it
     int upstreamSent = 0;
+    int held = 0; // downstream messages waiting for it to come online
+    QStringList topics; // subscribed topics, without "/topics/"
+};
+
+// An upstream message a simulated device sends (admin API, the window's panel).
+struct UpstreamRequest {
+    QString messageId; // empty: the device's own next number ("1", "2", ...)
+    QString category; // empty: the device's app package
+    QJsonObject data;
+    qint64 timeToLive = -1; // seconds; -1: EmulatorConfig::upstreamTimeToLiveSeconds, not written
+};
+
+// A device group: a notification key and its member tokens.
+struct DeviceGroup {
+    QString notificationKey;
+    QString name; // notification_key_name
+    QString senderId;
+    QStringList tokens;
 };
 
 // Faults, on demand (EmulatorServer methods) or on a schedule (these fields).
 struct FaultSchedule {
     double nackShare = 0.0; // 0..1 of downstream messages NACKed ...
     NackCode nackCode = NackCode::ServiceUnavailable; // ... with this (or InternalServerError)
-    int ackDelayMs = 0; // delay every ACK/NACK by this much
+    int ackDelayMs = 0; // delay every ACK/NACK by this much ...
+    int answerJitterMs = 4; // ... plus 0..this many ms drawn per message: answers overtake each other
     int dropEveryStanzas = 0; // drop the connection after every N stanzas received (0: never)
     int drainEveryStanzas = 0; // send CONNECTION_DRAINING after every N stanzas (0: never)
     double duplicateUpstreamShare = 0.0; // 0..1 of upstream messages delivered twice
@@ -57,15 +84,35 @@ struct EmulatorConfig {
     QSslKey privateKey;
     QList<DeviceSpec> devices;
     bool strictWindow = false; // disconnect a client that exceeds 100 pending
+    // Every random choice (jitter, NACK and duplicate faults, spontaneous
+    // upstream) comes from this seed; 0: a random seed, see EmulatorServer::seed().
+    quint64 seed = 0;
     int receiptDelayMs = 200; // device -> receipt
     double upstreamRatePerSecond = 0; // spontaneous upstream traffic, spread over devices
     qint64 maxStanzaBytes = 1 << 20; // larger: stream error policy-violation
     FaultSchedule faults;
     int maxStanzaDepth = 32; // deeper XML nesting: stream error policy-violation
-    int drainGraceMs = 10000; // a draining connection is closed after this even with work pending
+    // After CONNECTION_DRAINING the connection carries what was in its pipeline
+    // for this long, then the emulator closes it. 0: close as soon as nothing
+    // is pending on it (an easier server than CCS).
+    int drainGraceMs = 2000;
+    // Queued upstream messages and receipts already routed to a connection
+    // when it drains: they still arrive on it, after CONNECTION_DRAINING.
+    int drainPipelineMessages = 5;
+    // CONNECTION_DRAINING as the guide prints it: <message> (no id) with a
+    // <data:gcm xmlns:data="google:mobile:data"> child and line breaks around
+    // the JSON. false: <message id=".."><gcm xmlns=...>, like every other stanza.
+    bool guideDrainStanza = true;
+    int topicMessagesPerMinute = 600; // per topic; past it TOPICS_MESSAGE_RATE_EXCEEDED
+    int maxCollapseKeysPerDevice = 4; // distinct collapse keys held for an offline device
     int deviceUpstreamQueueLimit = 20; // un-delivered upstream messages a device holds (0: no limit)
     qint64 upstreamTimeToLiveSeconds = 86400; // upstream messages without time_to_live
-    int maxConnections = 1000; // more at once: stream error policy-violation (CCS allowed 1000 per sender)
+    // Authenticated connections per sender ID, as CCS allowed; one more gets
+    // the stream error policy-violation when it binds.
+    int maxConnectionsPerSender = 1000;
+    // Connections not authenticated yet (TLS, stream set-up, SASL), all
+    // senders together; one more gets the stream error policy-violation.
+    int maxUnauthenticatedConnections = 100;
     int authTimeoutMs = 30000; // a connection not bound by then: stream error connection-timeout
     int maxStanzaElements = 1000; // more elements in one stanza: stream error policy-violation
     // Answers the client has not taken yet; past this the emulator stops reading from it (0: no limit).
@@ -92,8 +139,16 @@ struct DownstreamRecord {
                      // dropped by a fault before the answer), "" (not answered yet)
     bool receiptSent = false;
     bool receiptAcked = false;
+    // What became of it on the device side: "delivered", "held" (the device is
+    // offline), "expired" (its time_to_live ran out while held, or 0 and the
+    // device offline), "collapsed" (replaced by a newer message with its
+    // collapse_key), "fanout:N" (a topic or group message reached N devices),
+    // "" (not delivered: NACKed, dry_run, ...).
+    QString delivery;
 };
 
+// An upstream message is identified by (from, messageId): devices choose
+// their own ids, so ids repeat across devices. Receipts: from is gcm.googleapis.com.
 struct UpstreamRecord {
     QString messageId; // also "dr2:..." for receipts
     QString from;
@@ -123,6 +178,9 @@ struct EmulatorCounters {
     int duplicateDownstream = 0; // a message_id received again on the same connection
     int messagesExpired = 0; // held downstream or queued upstream messages whose time_to_live ran out
     int streamErrors = 0; // streams the emulator ended with a stream error
+    int messagesHeld = 0; // downstream messages held for an offline device
+    int messagesCollapsed = 0; // held messages replaced through their collapse_key
+    int connectionLimitRejections = 0; // connections closed for a per-sender or unauthenticated limit
 };
 
 QString deviceKindName(DeviceKind kind); // "registered", "unregistered", "idle", "rate-limited"

@@ -42,11 +42,18 @@ inline QHash<QString, emulator::DownstreamRecord> recordById(const emulator::Emu
     return map;
 }
 
+// The identity of an upstream message is (from, message_id): devices choose
+// their own ids. Receipts are keyed by their dr2: id alone.
+inline QString upstreamKey(const QString &from, const QString &messageId)
+{
+    return from == QLatin1String("gcm.googleapis.com") ? messageId : from + QLatin1Char('/') + messageId;
+}
+
 inline QHash<QString, emulator::UpstreamRecord> upstreamById(const emulator::EmulatorServer *server)
 {
     QHash<QString, emulator::UpstreamRecord> map;
     for (const auto &r : server->upstreamRecord())
-        map.insert(r.messageId, r);
+        map.insert(upstreamKey(r.from, r.messageId), r);
     return map;
 }
 

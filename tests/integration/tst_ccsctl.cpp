@@ -365,6 +365,8 @@ private Q_SLOTS:
                         QStringLiteral("dev-1"), {{QStringLiteral("a"), QStringLiteral("1")}}));
                     ids.append(emu.server()->sendUpstream(
                         QStringLiteral("dev-2"), {{QStringLiteral("b"), QStringLiteral("2")}}));
+                    // Devices number their own messages: both are "1", and both must be listed.
+                    QCOMPARE(ids.at(0), ids.at(1));
                 });
         QCOMPARE(r.exitCode, 0);
         verifyEventShape(r);
@@ -377,9 +379,10 @@ private Q_SLOTS:
             upstream.at(1).value(QStringLiteral("data")).toObject().value(QStringLiteral("b")).toString(),
             QStringLiteral("2"));
         // Both were ACKed before ccsctl left.
+        QCOMPARE(upstream.at(1).value(QStringLiteral("from")).toString(), QStringLiteral("dev-2"));
         const auto up = upstreamById(emu.server());
-        QVERIFY(up.value(ids.at(0)).acked);
-        QVERIFY(up.value(ids.at(1)).acked);
+        QVERIFY(up.value(upstreamKey(QStringLiteral("dev-1"), ids.at(0))).acked);
+        QVERIFY(up.value(upstreamKey(QStringLiteral("dev-2"), ids.at(1))).acked);
         QCOMPARE(r.events.constLast().value(QStringLiteral("upstream")).toInt(), 2);
     }
 

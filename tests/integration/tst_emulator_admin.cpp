@@ -26,6 +26,8 @@ private Q_SLOTS:
     void onlyLoopback();
     void devices();
     void upstreamThroughApi();
+    void upstreamWithExplicitFields();
+    void offlineTopicsAndGroups();
     void faults();
     void drainAndDrop();
     void recordAndCounters();
@@ -177,6 +179,80 @@ void TestEmulatorAdmin::faults()
     QVERIFY(c.waitForGcmCount(3));
     QCOMPARE(c.gcmMessages().at(1).value("message_id").toString(), id);
     QCOMPARE(c.gcmMessages().at(2).value("message_id").toString(), id);
+}
+
+void TestEmulatorAdmin::upstreamWithExplicitFields()
+{
+    RawCcsClient c;
+    QVERIFY(c.loginTo(*m_emu));
+    Reply r = call("POST", "/devices/dev-1/upstream",
+        R"({"message_id":"1","category":"org.example.qa","data":{"k":"v"},"time_to_live":60})");
+    QCOMPARE(r.status, 201);
+    QCOMPARE(r.json.object().value("message_id").toString(), QStringLiteral("1"));
+    QCOMPARE(r.json.object().value("from").toString(), QStringLiteral("dev-1"));
+    // Another device may use the same id: a different message.
+    r = call("POST", "/devices/dev-2/upstream", R"({"message_id":"1"})");
+    QCOMPARE(r.status, 201);
+    QVERIFY(c.waitForGcmCount(2));
+    const QJsonObject first = c.gcmMessages().at(0);
+    QCOMPARE(first.value("category").toString(), QStringLiteral("org.example.qa"));
+    QCOMPARE(first.value("time_to_live").toInt(), 60);
+    QCOMPARE(c.gcmMessages().at(1).value("from").toString(), QStringLiteral("dev-2"));
+    // Without an id: the device's next number.
+    r = call("POST", "/devices/dev-1/upstream", R"({"data":{}})");
+    QCOMPARE(r.json.object().value("message_id").toString(), QStringLiteral("2"));
+    for (const QByteArray &bad : {QByteArray(R"({"message_id":""})"), QByteArray(R"({"message_id":7})"),
+             QByteArray(R"({"time_to_live":-1})"), QByteArray(R"({"time_to_live":1.5})"),
+             QByteArray(R"({"category":["x"]})"), QByteArray(R"({"sender_id":"000000000000"})")}) {
+        r = call("POST", "/devices/dev-1/upstream", bad);
+        QVERIFY2(r.status == 400, bad.constData());
+        QVERIFY(!r.json.object().value("error").toString().isEmpty());
+    }
+}
+
+void TestEmulatorAdmin::offlineTopicsAndGroups()
+{
+    QCOMPARE(call("POST", "/devices/dev-1/online", R"({"online":false})").status, 200);
+    QJsonArray devices = call("GET", "/devices").json.array();
+    for (const QJsonValue &d : devices) {
+        if (d.toObject().value("token") == QLatin1String("dev-1")) {
+            QCOMPARE(d.toObject().value("online").toBool(), false);
+            QCOMPARE(
+                d.toObject().value("sender_id").toString(), QString::fromLatin1(TestEmulator::kSenderId));
+        }
+    }
+    Reply r = call("POST", "/devices/dev-2/topics", R"({"topic":"news"})");
+    QCOMPARE(r.status, 200);
+    QCOMPARE(r.json.object().value("topics").toArray().first().toString(), QStringLiteral("news"));
+    QCOMPARE(call("POST", "/devices/dev-2/topics", R"({"topic":"no spaces"})").status, 400);
+    r = call("POST", "/groups", R"({"notification_key_name":"fam","registration_ids":["dev-2","dev-3"]})");
+    QCOMPARE(r.status, 201);
+    const QString key = r.json.object().value("notification_key").toString();
+    QVERIFY(key.startsWith(QLatin1String("APA91b")));
+    QCOMPARE(call("POST", "/groups", R"({"notification_key_name":"x","registration_ids":["nobody"]})").status,
+        400);
+    QCOMPARE(call("GET", "/groups").json.array().size(), 1);
+
+    RawCcsClient c;
+    QVERIFY(c.loginTo(*m_emu));
+    c.sendJson({{"to", "/topics/news"}, {"message_id", "api-t"}});
+    c.sendJson({{"to", key}, {"message_id", "api-g"}});
+    c.sendJson({{"to", "dev-1"}, {"message_id", "api-held"}});
+    QVERIFY(c.waitForGcmCount(3));
+    const QJsonObject record = call("GET", "/record").json.object();
+    QHash<QString, QString> delivery;
+    for (const QJsonValue &d : record.value("downstream").toArray())
+        delivery.insert(
+            d.toObject().value("message_id").toString(), d.toObject().value("delivery").toString());
+    QCOMPARE(delivery.value("api-t"), QStringLiteral("fanout:1"));
+    QCOMPARE(delivery.value("api-g"), QStringLiteral("fanout:2"));
+    QCOMPARE(delivery.value("api-held"), QStringLiteral("held"));
+
+    QCOMPARE(call("DELETE", "/devices/dev-2/topics/news").status, 200);
+    QCOMPARE(call("POST", "/groups/" + key, R"({"remove":["dev-3"]})").status, 200);
+    QCOMPARE(call("DELETE", "/groups/" + key).status, 200);
+    QCOMPARE(call("DELETE", "/groups/" + key).status, 404);
+    QVERIFY(!call("GET", "/status").json.object().value("seed").toString().isEmpty());
 }
 
 void TestEmulatorAdmin::drainAndDrop()

@@ -192,13 +192,18 @@ void TestEmulatorDownstream::rateLimitedDevice()
     for (int i = 0; i < 7; ++i)
         m_client->sendJson({{"to", "dev-limited"}, {"message_id", QStringLiteral("r-%1").arg(i)}});
     QVERIFY(m_client->waitForGcmCount(7));
-    const auto answers = m_client->gcmMessages();
+    // Answers may come back in any order: match them by message_id.
+    QHash<QString, QJsonObject> answers;
+    for (const QJsonObject &o : m_client->gcmMessages())
+        answers.insert(o.value("message_id").toString(), o);
     for (int i = 0; i < 5; ++i)
-        QCOMPARE(answers.at(i).value("message_type").toString(), QStringLiteral("ack"));
+        QCOMPARE(answers.value(QStringLiteral("r-%1").arg(i)).value("message_type").toString(),
+            QStringLiteral("ack"));
     for (int i = 5; i < 7; ++i) {
-        QCOMPARE(answers.at(i).value("message_type").toString(), QStringLiteral("nack"));
-        QCOMPARE(answers.at(i).value("error").toString(), QStringLiteral("DEVICE_MESSAGE_RATE_EXCEEDED"));
-        QCOMPARE(answers.at(i).value("error_description").toString(),
+        const QJsonObject answer = answers.value(QStringLiteral("r-%1").arg(i));
+        QCOMPARE(answer.value("message_type").toString(), QStringLiteral("nack"));
+        QCOMPARE(answer.value("error").toString(), QStringLiteral("DEVICE_MESSAGE_RATE_EXCEEDED"));
+        QCOMPARE(answer.value("error_description").toString(),
             QStringLiteral("Downstream message rate exceeded for this registration id"));
     }
     // Another device is not affected.

@@ -22,6 +22,7 @@ private Q_SLOTS:
     void stopClosesStreams();
     void authTimeout();
     void connectionLimit();
+    void unauthenticatedConnectionsAreBoundedApart();
 };
 
 void TestEmulatorStream::streamErrors_data()
@@ -156,8 +157,11 @@ void TestEmulatorStream::authTimeout()
 
 void TestEmulatorStream::connectionLimit()
 {
+    // CCS allowed 1000 connections per sender ID: the limit counts
+    // authenticated connections of one sender, checked when one authenticates.
     auto config = TestEmulator::defaultConfig();
-    config.maxConnections = 2;
+    config.maxConnectionsPerSender = 2;
+    config.senders.append({QStringLiteral("999999999999"), QStringLiteral("other-sender-key-0123456789")});
     TestEmulator emu(config);
     QVERIFY(emu.isRunning());
     RawCcsClient a;
@@ -165,15 +169,60 @@ void TestEmulatorStream::connectionLimit()
     RawCcsClient c;
     QVERIFY(a.loginTo(emu));
     QVERIFY(b.loginTo(emu));
+    QString error;
     c.setPinnedCertificate(emu.certificate());
     QVERIFY(c.connectTls(QStringLiteral("127.0.0.1"), emu.port()));
+    QVERIFY(c.openStream());
+    QVERIFY(c.authenticate(QStringLiteral("%1@gcm.googleapis.com").arg(TestEmulator::kSenderId),
+        QString::fromLatin1(TestEmulator::kApiKey)));
+    c.bind(); // the third connection of this sender is closed once it binds
     QVERIFY(c.waitForDisconnected());
     QCOMPARE(c.streamError(), QStringLiteral("policy-violation"));
+    QVERIFY2(c.streamErrorText().contains(QStringLiteral("sender")), qPrintable(c.streamErrorText()));
+    QCOMPARE(emu.server()->counters().connectionLimitRejections, 1);
+    // Another sender has its own 1000 (here 2).
+    RawCcsClient other;
+    other.setPinnedCertificate(emu.certificate());
+    QVERIFY2(other.login(QStringLiteral("127.0.0.1"), emu.port(), QStringLiteral("999999999999"),
+                 QStringLiteral("other-sender-key-0123456789"), &error),
+        qPrintable(error));
     a.closeStream();
     QVERIFY(a.waitForDisconnected());
-    QTRY_COMPARE_WITH_TIMEOUT(emu.server()->openConnections(), 1, 5000);
+    QTRY_COMPARE_WITH_TIMEOUT(emu.server()->openConnections(), 2, 5000);
     RawCcsClient d;
     QVERIFY(d.loginTo(emu)); // room again
+}
+
+void TestEmulatorStream::unauthenticatedConnectionsAreBoundedApart()
+{
+    // Sockets that never authenticate cannot take a sender's slots: they have
+    // a bound of their own, and an authenticated connection does not count in it.
+    auto config = TestEmulator::defaultConfig();
+    config.maxUnauthenticatedConnections = 2;
+    TestEmulator emu(config);
+    QVERIFY(emu.isRunning());
+    RawCcsClient bound;
+    QVERIFY(bound.loginTo(emu));
+    RawCcsClient waiting1, waiting2, third;
+    for (RawCcsClient *c : {&waiting1, &waiting2}) {
+        c->setPinnedCertificate(emu.certificate());
+        QVERIFY(c->connectTls(QStringLiteral("127.0.0.1"), emu.port()));
+        QVERIFY(c->openStream());
+    }
+    third.setPinnedCertificate(emu.certificate());
+    QVERIFY(third.connectTls(QStringLiteral("127.0.0.1"), emu.port()));
+    QVERIFY(third.waitForDisconnected());
+    QCOMPARE(third.streamError(), QStringLiteral("policy-violation"));
+    QVERIFY(waiting1.isConnected());
+    QVERIFY(bound.isConnected());
+    // Once one of them authenticates, there is room for another.
+    QVERIFY(waiting1.authenticate(QStringLiteral("%1@gcm.googleapis.com").arg(TestEmulator::kSenderId),
+        QString::fromLatin1(TestEmulator::kApiKey)));
+    RawCcsClient fourth;
+    fourth.setPinnedCertificate(emu.certificate());
+    QVERIFY(fourth.connectTls(QStringLiteral("127.0.0.1"), emu.port()));
+    QVERIFY(fourth.openStream());
+    QVERIFY(fourth.isConnected());
 }
 
 QTEST_GUILESS_MAIN(TestEmulatorStream)

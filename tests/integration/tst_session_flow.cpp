@@ -113,7 +113,9 @@ private Q_SLOTS:
         const auto up = upstreamById(emu.server());
         QTRY_VERIFY_WITH_TIMEOUT(
             std::all_of(upIds.begin(), upIds.end(),
-                [&](const QString &id) { return upstreamById(emu.server()).value(id).acked; }),
+                [&](const QString &id) {
+                    return upstreamById(emu.server()).value(upstreamKey(QStringLiteral("dev-2"), id)).acked;
+                }),
             2500);
         QCOMPARE(session.connections().first().pending, 100);
         QCOMPARE(ackedCount(session.ledger()), 0);

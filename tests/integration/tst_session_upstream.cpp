@@ -17,11 +17,12 @@ private Q_SLOTS:
         CcsSession session;
         QSignalSpy inbox(&session, &CcsSession::upstreamReceived);
         CCS_OPEN_SESSION(session, emu.clientSettings());
-        const QString id = emu.server()->sendUpstream(
+        const QString messageId = emu.server()->sendUpstream(
             QStringLiteral("dev-2"), {{QStringLiteral("k"), QStringLiteral("v")}});
+        const QString id = upstreamKey(QStringLiteral("dev-2"), messageId);
         QTRY_COMPARE_WITH_TIMEOUT(inbox.count(), 1, 5000);
         const UpstreamMessage m = inbox.at(0).at(0).value<UpstreamMessage>();
-        QCOMPARE(m.messageId, id);
+        QCOMPARE(m.messageId, messageId);
         QCOMPARE(m.from, QStringLiteral("dev-2"));
         QVERIFY(!m.category.isEmpty());
         QCOMPARE(m.data.value(QStringLiteral("k")).toString(), QStringLiteral("v"));
@@ -42,14 +43,16 @@ private Q_SLOTS:
         QSignalSpy duplicates(&session, &CcsSession::duplicateReceived);
         CCS_OPEN_SESSION(session, emu.clientSettings());
         emu.server()->redeliverNextUpstream();
-        const QString id = emu.server()->sendUpstream(
+        const QString messageId = emu.server()->sendUpstream(
             QStringLiteral("dev-1"), {{QStringLiteral("n"), QStringLiteral("1")}});
+        const QString id = upstreamKey(QStringLiteral("dev-1"), messageId);
         QTRY_COMPARE_WITH_TIMEOUT(upstreamById(emu.server()).value(id).ackCount, 2, 5000);
         QCOMPARE(upstreamById(emu.server()).value(id).timesDelivered, 2);
         QCOMPARE(inbox.count(), 1);
         QCOMPARE(duplicates.count(), 1);
-        QCOMPARE(duplicates.at(0).at(0).toString(), id);
-        QCOMPARE(duplicates.at(0).at(1).toInt(), 2);
+        QCOMPARE(duplicates.at(0).at(0).toString(), QStringLiteral("dev-1"));
+        QCOMPARE(duplicates.at(0).at(1).toString(), messageId);
+        QCOMPARE(duplicates.at(0).at(2).toInt(), 2);
     }
 
     void duplicatesAcrossConnectionsAreDeliveredOnce()
@@ -69,14 +72,18 @@ private Q_SLOTS:
         QTRY_COMPARE_WITH_TIMEOUT(session.state(), SessionState::Connected, 10000);
         QTest::qWait(100);
         QStringList ids;
-        for (int i = 0; i < 20; ++i)
-            ids.append(emu.server()->sendUpstream(
-                QStringLiteral("dev-%1").arg(1 + i % 3), {{QStringLiteral("i"), QString::number(i)}}));
+        for (int i = 0; i < 20; ++i) {
+            const QString token = QStringLiteral("dev-%1").arg(1 + i % 3);
+            ids.append(upstreamKey(
+                token, emu.server()->sendUpstream(token, {{QStringLiteral("i"), QString::number(i)}})));
+        }
         QTRY_COMPARE_WITH_TIMEOUT(duplicates.count(), 20, 10000);
         QCOMPARE(inbox.count(), 20);
         QSet<QString> delivered;
-        for (const auto &args : inbox)
-            delivered.insert(args.at(0).value<UpstreamMessage>().messageId);
+        for (const auto &args : inbox) {
+            const auto m = args.at(0).value<UpstreamMessage>();
+            delivered.insert(upstreamKey(m.from, m.messageId));
+        }
         QCOMPARE(delivered.size(), 20);
         QTRY_VERIFY_WITH_TIMEOUT(
             std::all_of(ids.begin(), ids.end(),
@@ -84,6 +91,84 @@ private Q_SLOTS:
             5000);
         for (const auto &r : emu.server()->upstreamRecord())
             QVERIFY(r.deliveredOnConnections.contains(r.ackedOnConnection));
+        QCOMPARE(emu.server()->counters().badAcks, 0);
+    }
+
+    void sameIdFromTwoDevicesIsTwoMessages()
+    {
+        // Devices choose their own ids: "1" and "2" from two devices are four
+        // messages, each ACKed to its own device, none hidden as a duplicate.
+        TestEmulator emu;
+        CCS_START_EMULATOR(emu);
+        CcsSession session;
+        QSignalSpy inbox(&session, &CcsSession::upstreamReceived);
+        QSignalSpy duplicates(&session, &CcsSession::duplicateReceived);
+        CCS_OPEN_SESSION(session, emu.clientSettings());
+        for (const char *token : {"dev-1", "dev-2"}) {
+            for (const char *id : {"1", "2"}) {
+                emulator::UpstreamRequest request;
+                request.messageId = QString::fromLatin1(id);
+                request.data = {{QStringLiteral("from"), QString::fromLatin1(token)}};
+                QCOMPARE(emu.server()->sendUpstreamMessage(QString::fromLatin1(token), request),
+                    request.messageId);
+            }
+        }
+        QTRY_COMPARE_WITH_TIMEOUT(inbox.count(), 4, 5000);
+        QSet<QString> seen;
+        for (const auto &args : inbox) {
+            const auto m = args.at(0).value<UpstreamMessage>();
+            QCOMPARE(m.data.value(QStringLiteral("from")).toString(), m.from);
+            seen.insert(upstreamKey(m.from, m.messageId));
+        }
+        QCOMPARE(seen, (QSet<QString> {"dev-1/1", "dev-1/2", "dev-2/1", "dev-2/2"}));
+        QTRY_VERIFY_WITH_TIMEOUT(emu.server()->counters().upstreamAcked == 4, 5000);
+        const auto up = upstreamById(emu.server());
+        for (const QString &key : seen) {
+            QVERIFY2(up.value(key).acked, qPrintable(key));
+            QCOMPARE(up.value(key).ackCount, 1);
+        }
+        QCOMPARE(emu.server()->counters().badAcks, 0);
+        QCOMPARE(duplicates.count(), 0);
+        // A redelivery of dev-2's "1" on the same connection is still recognised.
+        emu.server()->redeliverNextUpstream();
+        emulator::UpstreamRequest again;
+        again.messageId = QStringLiteral("3");
+        emu.server()->sendUpstreamMessage(QStringLiteral("dev-2"), again);
+        QTRY_COMPARE_WITH_TIMEOUT(duplicates.count(), 1, 5000);
+        QCOMPARE(duplicates.at(0).at(0).toString(), QStringLiteral("dev-2"));
+        QCOMPARE(inbox.count(), 5);
+    }
+
+    void lateTrafficOnADrainingConnectionIsAckedThere()
+    {
+        // CONNECTION_DRAINING in the guide's prefixed form; what was already
+        // routed to the connection arrives after it and is ACKed on it.
+        auto config = TestEmulator::defaultConfig();
+        config.drainGraceMs = 3000;
+        TestEmulator emu(config);
+        CCS_START_EMULATOR(emu);
+        CcsSession session;
+        QSignalSpy inbox(&session, &CcsSession::upstreamReceived);
+        CCS_OPEN_SESSION(session, emu.clientSettings());
+        QSignalSpy authenticated(emu.server(), &emulator::EmulatorServer::clientAuthenticated);
+        const int drained = emu.server()->connections().constFirst().id;
+        const QString a = emu.server()->sendUpstream(QStringLiteral("dev-1"), QJsonObject {});
+        const QString b = emu.server()->sendUpstream(QStringLiteral("dev-2"), QJsonObject {});
+        emu.server()->drainConnections(); // in the same pass: a and b are in its pipeline
+        QTRY_COMPARE_WITH_TIMEOUT(inbox.count(), 2, 5000);
+        for (const auto &args : inbox)
+            QCOMPARE(args.at(1).toInt(), drained);
+        for (const QString &key :
+            {upstreamKey(QStringLiteral("dev-1"), a), upstreamKey(QStringLiteral("dev-2"), b)}) {
+            QTRY_VERIFY_WITH_TIMEOUT(upstreamById(emu.server()).value(key).acked, 5000);
+            QCOMPARE(upstreamById(emu.server()).value(key).ackedOnConnection, drained);
+        }
+        // The session moved to a new connection and sends there.
+        QVERIFY(authenticated.count() > 0 || authenticated.wait(10000));
+        DownstreamMessage m = downstream(QStringLiteral("dev-1"));
+        QVERIFY(session.send(m));
+        QTRY_COMPARE_WITH_TIMEOUT(ackedCount(session.ledger()), 1, 10000);
+        QVERIFY(recordById(emu.server()).value(m.messageId).connectionIds.constFirst() != drained);
         QCOMPARE(emu.server()->counters().badAcks, 0);
     }
 

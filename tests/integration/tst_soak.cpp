@@ -42,7 +42,6 @@ void TestSoak::soak()
     emulator::EmulatorConfig config = TestEmulator::defaultConfig();
     config.deviceUpstreamQueueLimit = 0;
     config.receiptDelayMs = 0;
-    config.drainGraceMs = 3000;
     config.faults.nackShare = 0.02;
     config.faults.nackCode = NackCode::ServiceUnavailable;
     config.faults.ackDelayMs = 3;
@@ -67,11 +66,11 @@ void TestSoak::soak()
     QHash<QString, int> receipts; // receipt id -> times shown
     int duplicatesHidden = 0;
     connect(&session, &CcsSession::upstreamReceived, this,
-        [&](const UpstreamMessage &m, int, qint64) { ++inbox[m.messageId]; });
+        [&](const UpstreamMessage &m, int, qint64) { ++inbox[upstreamKey(m.from, m.messageId)]; });
     connect(&session, &CcsSession::receiptReceived, this,
         [&](const Receipt &r, int) { ++receipts[r.messageId]; });
-    connect(
-        &session, &CcsSession::duplicateReceived, this, [&](const QString &, int) { ++duplicatesHidden; });
+    connect(&session, &CcsSession::duplicateReceived, this,
+        [&](const QString &, const QString &, int) { ++duplicatesHidden; });
 
     ConnectionSettings settings = emu.clientSettings();
     settings.maxRetries = 20;
@@ -101,15 +100,26 @@ void TestSoak::soak()
     QTimer feeder;
     connect(&feeder, &QTimer::timeout, this, [&] {
         while (upstreamQueued < messages && upstreamQueued - upstreamAckedByClient < 400) {
-            const QString id = server->sendUpstream(devices.at(upstreamQueued % 3),
-                QJsonObject {{QStringLiteral("n"), QString::number(upstreamQueued)}});
+            const QString token = devices.at(upstreamQueued % 3);
+            const QString id = server->sendUpstream(
+                token, QJsonObject {{QStringLiteral("n"), QString::number(upstreamQueued)}});
             if (id.isEmpty())
                 break;
-            upIds.append(id);
+            upIds.append(upstreamKey(token, id));
             ++upstreamQueued;
         }
     });
     feeder.start(5);
+    // A device that goes offline and comes back: what is sent to it meanwhile is held and
+    // delivered (and receipted) when it is back, as CCS did.
+    QTimer offline;
+    connect(&offline, &QTimer::timeout, this, [&] {
+        for (const auto &d : server->devices()) {
+            if (d.spec.token == QLatin1String("dev-2"))
+                server->setDeviceOnline(d.spec.token, !d.online);
+        }
+    });
+    offline.start(250);
 
     auto settled = [&] {
         if (upstreamQueued < messages || inbox.size() < messages)
@@ -132,6 +142,8 @@ void TestSoak::soak()
                        .arg(session.ledger()->count(MessageState::InFlight))
                        .arg(session.ledger()->count(MessageState::RetryWaiting))));
     feeder.stop();
+    offline.stop();
+    server->setDeviceOnline(QStringLiteral("dev-2"), true); // back for good: what it held arrives
     // The last receipts, and their ACKs reaching the emulator.
     (void)QTest::qWaitFor([&] { return session.ledger()->count(MessageState::Delivered) == messages; }, 5000);
     QTest::qWait(200);
@@ -215,9 +227,11 @@ void TestSoak::soak()
     std::printf("soak: %d downstream, %d upstream, %d receipts in %.1f s\n", messages, int(inbox.size()),
         int(receipts.size()), elapsed / 1000.0);
     std::printf("soak: faults injected: %d connections dropped, %d drains (%d by the test), %d NACKs, "
-                "%d upstream/receipts redelivered, ACK delay %d ms\n",
+                "%d upstream/receipts redelivered, ACK delay %d ms + 0-%d ms jitter, %d held for an offline "
+                "device\n",
         c.connectionsDropped, c.drainsSent, drainsByTest, c.nacksSent,
-        upRedelivered + (c.receiptsSent - int(receipts.size())), config.faults.ackDelayMs);
+        upRedelivered + (c.receiptsSent - int(receipts.size())), config.faults.ackDelayMs,
+        config.faults.answerJitterMs, c.messagesHeld);
     std::printf("soak: connections %d, downstream sent again %d (retries after NACK %d), duplicates "
                 "hidden %d, max pending %d, window violations %d\n",
         c.connectionsAccepted, resent, retriesTotal, duplicatesHidden, c.maxPendingSeen, c.windowViolations);

@@ -162,9 +162,15 @@ class CcsClient(slixmpp.ClientXMPP):
         self.send_gcm({"to": receipt["from"], "message_id": receipt["message_id"], "message_type": "ack"})
 
         # 4. An upstream message, made through the admin API, ACKed.
-        sent = self.admin("POST", f"/devices/{registered}/upstream", {"data": {"question": "ping?"}})
-        upstream = await self.expect(lambda p: "message_type" not in p and p.get("message_id") == sent["message_id"],
-                                     "upstream message")
+        # The device chooses the id (here explicitly); (from, message_id) identifies it.
+        sent = self.admin("POST", f"/devices/{registered}/upstream",
+                          {"data": {"question": "ping?"}, "message_id": "1", "category": "org.example.slix"})
+        if sent.get("message_id") != "1":
+            raise Failure(f"the emulator did not keep the device's id: {sent}")
+        upstream = await self.expect(lambda p: "message_type" not in p and p.get("message_id") == sent["message_id"]
+                                     and p.get("from") == registered, "upstream message")
+        if upstream.get("category") != "org.example.slix":
+            raise Failure(f"bad upstream category {upstream}")
         if upstream.get("from") != registered or upstream.get("data", {}).get("question") != "ping?":
             raise Failure(f"bad upstream message {upstream}")
         self.send_gcm({"to": upstream["from"], "message_id": upstream["message_id"], "message_type": "ack"})
@@ -174,8 +180,8 @@ class CcsClient(slixmpp.ClientXMPP):
         deadline = loop.time() + 10
         while True:
             record = self.admin("GET", "/record")
-            acked = {u["message_id"]: u["acked"] for u in record["upstream"]}
-            if acked.get(sent["message_id"]) and acked.get("dr2:slix-1"):
+            acked = {(u["from"], u["message_id"]): u["acked"] for u in record["upstream"]}
+            if acked.get((registered, sent["message_id"])) and acked.get(("gcm.googleapis.com", "dr2:slix-1")):
                 break
             if loop.time() > deadline:
                 raise Failure(f"the emulator did not record the ACKs: {record['upstream']}")
@@ -188,6 +194,13 @@ class CcsClient(slixmpp.ClientXMPP):
         if record["counters"]["bad_acks"] != 0:
             raise Failure("the emulator saw a bad ACK")
         print("ok: the emulator's record agrees")
+
+        # 6. CONNECTION_DRAINING in the guide's form (<data:gcm xmlns:data=...>, no
+        # stanza id) reaches a third-party XMPP parser as a gcm payload.
+        self.admin("POST", "/connections/drain", {})
+        await self.expect(lambda p: p.get("message_type") == "control"
+                          and p.get("control_type") == "CONNECTION_DRAINING", "CONNECTION_DRAINING")
+        print("ok: CONNECTION_DRAINING in the guide's form")
 
 
 def main():

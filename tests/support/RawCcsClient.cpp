@@ -250,6 +250,7 @@ void RawCcsClient::onReadyRead()
 {
     const QByteArray data = m_socket->readAll();
     m_bytesReceived += data.size();
+    m_raw += data;
     m_reader->addData(data);
     while (!m_reader->atEnd()) {
         const auto token = m_reader->readNext();

@@ -94,6 +94,7 @@ public:
     QList<QSslError> sslErrors() const { return m_sslErrors; }
     QSslSocket *socket() const { return m_socket.get(); }
     qint64 bytesReceived() const { return m_bytesReceived; }
+    QByteArray rawReceived() const { return m_raw; } // every byte after TLS, as it came
 
     static QString escape(QStringView text);
 
@@ -125,6 +126,7 @@ private:
     QString m_streamErrorText;
     QList<QSslError> m_sslErrors;
     qint64 m_bytesReceived = 0;
+    QByteArray m_raw;
     int m_nextId = 1;
 };
 

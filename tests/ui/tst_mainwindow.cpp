@@ -235,7 +235,7 @@ void TestMainWindow::upstreamAppearsOnceAndIsAcked()
         return !id.isEmpty();
     }());
     auto model = m_window->inbox()->model();
-    QTRY_VERIFY_WITH_TIMEOUT(model->rowForMessageId(id) >= 0, kDeliveryTimeout);
+    QTRY_VERIFY_WITH_TIMEOUT(model->rowForMessageId(id, token) >= 0, kDeliveryTimeout);
     // ACKed by the session, on the connection it came on.
     QTRY_VERIFY_WITH_TIMEOUT(
         [&] {
@@ -250,14 +250,14 @@ void TestMainWindow::upstreamAppearsOnceAndIsAcked()
     for (int row = 0; row < model->rowCount(); ++row)
         rows += model->index(row, InboxModel::IdColumn).data().toString() == id;
     QCOMPARE(rows, 1);
-    const int record = model->recordIndex(model->rowForMessageId(id));
+    const int record = model->recordIndex(model->rowForMessageId(id, token));
     QTRY_COMPARE(model->timesSeen(record), 2);
     QVERIFY(model->ackedAtMs(record) > 0);
     QCOMPARE(model->message(record).from, token);
 
     // The detail pane pretty-prints it; the tab counts what arrived unseen.
     m_window->showTab(MainWindow::InboxTab);
-    m_window->inbox()->view()->setCurrentIndex(model->index(model->rowForMessageId(id), 0));
+    m_window->inbox()->view()->setCurrentIndex(model->index(model->rowForMessageId(id, token), 0));
     QTRY_VERIFY(m_window->inbox()->detailText().contains(QStringLiteral("\"message_id\": \"%1\"").arg(id)));
     QVERIFY(m_window->inbox()->detailText().contains(QStringLiteral("Seen")));
     saveLook(m_window.get(), QStringLiteral("inbox"));

@@ -75,17 +75,22 @@ QVariant DeviceModel::data(const QModelIndex &index, int role) const
         return {};
     const emulator::DeviceStatus &d = m_devices.at(index.row());
     auto stateText = [&]() -> QString {
+        QString text;
         switch (d.spec.kind) {
         case emulator::DeviceKind::Unregistered:
             return tr("unregistered");
         case emulator::DeviceKind::RateLimited:
-            return d.online ? tr("rate-limited") : tr("rate-limited, idle");
+            text = d.online ? tr("rate-limited") : tr("rate-limited, offline");
+            break;
         case emulator::DeviceKind::Idle:
-            return d.online ? tr("awake") : tr("idle");
+            text = d.online ? tr("awake") : tr("idle");
+            break;
         case emulator::DeviceKind::Registered:
+            text = d.online ? tr("online") : tr("offline");
             break;
         }
-        return d.online ? tr("online") : tr("idle");
+        // Messages waiting for the device to come back.
+        return d.held > 0 ? tr("%1, %n held", nullptr, d.held).arg(text) : text;
     };
     switch (role) {
     case Qt::DisplayRole:

@@ -1,6 +1,7 @@
 #include "EmulatorPanel.h"
 
 #include "DeviceModel.h"
+#include "UpstreamDialog.h"
 
 #include <QCheckBox>
 #include <QDateTime>
@@ -9,7 +10,9 @@
 #include <QHeaderView>
 #include <QJsonObject>
 #include <QLabel>
+#include <QLineEdit>
 #include <QPushButton>
+#include <QRegularExpression>
 #include <QTableView>
 #include <QTimer>
 #include <QVBoxLayout>
@@ -24,6 +27,8 @@ EmulatorPanel::EmulatorPanel(QWidget *parent)
     , m_view(new QTableView(this))
     , m_upstream(new QPushButton(tr("Send upstream"), this))
     , m_wake(new QPushButton(tr("Wake"), this))
+    , m_compose(new QPushButton(tr("Upstream…"), this))
+    , m_topics(new QLineEdit(this))
     , m_drain(new QPushButton(tr("Drain"), this))
     , m_drop(new QPushButton(tr("Drop"), this))
     , m_nack(new QCheckBox(tr("NACK faults"), this))
@@ -77,9 +82,26 @@ EmulatorPanel::EmulatorPanel(QWidget *parent)
     m_upstream->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_U));
     m_wake->setObjectName(QStringLiteral("wakeButton"));
     m_wake->setToolTip(tr("Wake the selected device (it receives what it held) or put it to sleep"));
+    m_compose->setObjectName(QStringLiteral("composeUpstreamButton"));
+    m_compose->setToolTip(
+        tr("Compose an upstream message from the selected device: its id, category, data and time to live"));
+    m_wake->setToolTip(tr("Take the selected device offline (messages to it are held, then delivered in "
+                          "order when it is back) or bring it back"));
     deviceButtons->addWidget(m_upstream, 0, 0);
     deviceButtons->addWidget(m_wake, 0, 1);
+    deviceButtons->addWidget(m_compose, 1, 0);
     layout->addLayout(deviceButtons);
+    auto topicsRow = new QHBoxLayout;
+    auto topicsLabel = new QLabel(tr("&Topics"), this);
+    topicsLabel->setBuddy(m_topics);
+    m_topics->setObjectName(QStringLiteral("deviceTopicsEdit"));
+    m_topics->setAccessibleName(tr("Topics the selected device subscribes to"));
+    m_topics->setPlaceholderText(tr("e.g. news, sport"));
+    m_topics->setToolTip(tr("Topics the selected device subscribes to; press Enter to apply. "
+                            "A message to /topics/NAME reaches every subscriber."));
+    topicsRow->addWidget(topicsLabel);
+    topicsRow->addWidget(m_topics, 1);
+    layout->addLayout(topicsRow);
 
     auto faults = new QLabel(tr("Faults"), this);
     faults->setFont(f);
@@ -111,6 +133,8 @@ EmulatorPanel::EmulatorPanel(QWidget *parent)
 
     connect(m_upstream, &QPushButton::clicked, this, &EmulatorPanel::sendUpstreamFromSelected);
     connect(m_wake, &QPushButton::clicked, this, &EmulatorPanel::toggleSelectedOnline);
+    connect(m_compose, &QPushButton::clicked, this, &EmulatorPanel::composeUpstreamFromSelected);
+    connect(m_topics, &QLineEdit::returnPressed, this, [this] { setSelectedTopics(m_topics->text()); });
     connect(m_drain, &QPushButton::clicked, this, &EmulatorPanel::drain);
     connect(m_drop, &QPushButton::clicked, this, &EmulatorPanel::drop);
     connect(m_nack, &QCheckBox::toggled, this, &EmulatorPanel::setNackFaults);
@@ -178,10 +202,15 @@ void EmulatorPanel::updateButtons()
     const QString token = selectedToken();
     m_upstream->setEnabled(running && !token.isEmpty());
     m_wake->setEnabled(running && !token.isEmpty());
+    m_compose->setEnabled(running && !token.isEmpty());
+    m_topics->setEnabled(running && !token.isEmpty());
     m_token->setText(token.isEmpty() ? tr("Select a device.") : tr("Token: %1").arg(token));
     for (const auto &d : m_model->devices()) {
-        if (d.spec.token == token)
-            m_wake->setText(d.online ? tr("Sleep") : tr("Wake"));
+        if (d.spec.token != token)
+            continue;
+        m_wake->setText(d.online ? tr("Sleep") : tr("Wake"));
+        if (!m_topics->hasFocus())
+            m_topics->setText(d.topics.join(QStringLiteral(", ")));
     }
     m_drain->setEnabled(running);
     m_drop->setEnabled(running);
@@ -199,6 +228,71 @@ QString EmulatorPanel::sendUpstreamFromSelected()
     const QString id = m_server->sendUpstream(token, data);
     Q_EMIT notice(tr("%1 sent an upstream message.").arg(token));
     return id;
+}
+
+void EmulatorPanel::composeUpstreamFromSelected()
+{
+    const QString token = selectedToken();
+    if (!m_server || token.isEmpty())
+        return;
+    QString name = token, category;
+    for (const auto &d : m_model->devices()) {
+        if (d.spec.token == token) {
+            name = d.spec.name;
+            category = d.spec.category;
+        }
+    }
+    UpstreamDialog dialog(name, category, this);
+    if (dialog.exec() == QDialog::Accepted)
+        sendUpstream(dialog.request());
+}
+
+QString EmulatorPanel::sendUpstream(const emulator::UpstreamRequest &request)
+{
+    const QString token = selectedToken();
+    if (!m_server || token.isEmpty())
+        return {};
+    QString error;
+    const QString id = m_server->sendUpstreamMessage(token, request, &error);
+    if (id.isEmpty())
+        Q_EMIT notice(tr("%1 could not send: %2").arg(token, error));
+    else
+        Q_EMIT notice(tr("%1 sent upstream message %2.").arg(token, id));
+    m_model->refresh();
+    return id;
+}
+
+bool EmulatorPanel::setSelectedTopics(const QString &topics)
+{
+    const QString token = selectedToken();
+    if (!m_server || token.isEmpty())
+        return false;
+    static const QRegularExpression separators(QStringLiteral("[,\\s]+"));
+    QStringList wanted = topics.split(separators, Qt::SkipEmptyParts);
+    for (QString &t : wanted) {
+        if (t.startsWith(QLatin1String("/topics/")))
+            t = t.mid(8);
+    }
+    QStringList current;
+    for (const auto &d : m_model->devices()) {
+        if (d.spec.token == token)
+            current = d.topics;
+    }
+    QStringList refused;
+    for (const QString &t : wanted) {
+        if (!current.contains(t) && !m_server->setDeviceSubscribed(token, t, true))
+            refused.append(t);
+    }
+    for (const QString &t : current) {
+        if (!wanted.contains(t))
+            m_server->setDeviceSubscribed(token, t, false);
+    }
+    if (!refused.isEmpty())
+        Q_EMIT notice(tr("Not a topic name: %1 (letters, digits and - _ . ~ % only)")
+                          .arg(refused.join(QStringLiteral(", "))));
+    m_model->refresh();
+    updateButtons();
+    return refused.isEmpty();
 }
 
 void EmulatorPanel::toggleSelectedOnline()

@@ -8,6 +8,7 @@
 class QCheckBox;
 class QDoubleSpinBox;
 class QLabel;
+class QLineEdit;
 class QPushButton;
 class QTableView;
 
@@ -29,6 +30,12 @@ public:
 
 public Q_SLOTS:
     QString sendUpstreamFromSelected();
+    // Opens the upstream dialog for the selected device (explicit id, category, data, time_to_live).
+    void composeUpstreamFromSelected();
+    // The selected device sends this message; returns its id, or empty with a notice.
+    QString sendUpstream(const emulator::UpstreamRequest &request);
+    // Subscribes the selected device to exactly these topics (comma or space separated).
+    bool setSelectedTopics(const QString &topics);
     void toggleSelectedOnline();
     void drain();
     void drop();
@@ -47,6 +54,8 @@ private:
     QTableView *m_view;
     QPushButton *m_upstream;
     QPushButton *m_wake;
+    QPushButton *m_compose;
+    QLineEdit *m_topics;
     QPushButton *m_drain;
     QPushButton *m_drop;
     QCheckBox *m_nack;
