@@ -220,7 +220,10 @@ void CcsConnection::open()
             QStringLiteral("HT-SHA-256-ENDP"), QStringLiteral("HT-SHA-256-EXPR")});
     config.setAutoReconnectionEnabled(false); // the session alone decides
     config.setAutoAcceptSubscriptions(false);
-    config.setKeepAliveInterval(0); // CCS does not answer XMPP pings
+    // No keep-alive pings: the guide does not speak of them (the emulator answers
+    // them, as XMPP requires of an iq get); a dead connection shows through the
+    // answer timeout instead.
+    config.setKeepAliveInterval(0);
     config.setKeepAliveTimeout(0);
     m_connectTimer.start(std::max(1000, m_settings.connectTimeoutMs));
     qCDebug(lcCcsXmpp) << "connection" << m_id << "connecting to" << m_settings.host << m_settings.port;

@@ -213,7 +213,7 @@ def main():
     with tempfile.TemporaryDirectory() as data_dir:
         env = dict(os.environ, QT_LOGGING_RULES="ccs.*.debug=false;ccs.*.info=false")
         proc = subprocess.Popen([args.emulator, "--listen", "127.0.0.1:0", "--json", "--data-dir", data_dir,
-                                 "--receipt-delay-ms", "100"],
+                                 "--receipt-delay-ms", "100", "--seed", "4242"],
                                 stdout=subprocess.PIPE, text=True, env=env)
         try:
             line = proc.stdout.readline()
@@ -221,6 +221,9 @@ def main():
                 print("FAIL: ccs-emulator printed nothing", file=sys.stderr)
                 return 1
             info = json.loads(line)
+            if info.get("seed") != "4242":
+                print(f"FAIL: the start line does not carry the run's seed: {info.get('seed')!r}", file=sys.stderr)
+                return 1
             with open(info["api_key_file"], encoding="utf-8") as f:
                 api_key = f.readline().strip()
             ctx = ssl.create_default_context(cafile=info["certificate"])
