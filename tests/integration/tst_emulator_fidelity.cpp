@@ -43,6 +43,13 @@ QList<QJsonObject> matching(const RawCcsClient &c, bool (*pred)(const QJsonObjec
     }
     return out;
 }
+QStringList ids(const QList<QJsonObject> &messages)
+{
+    QStringList out;
+    for (const QJsonObject &o : messages)
+        out.append(o.value("message_id").toString());
+    return out;
+}
 emulator::DeviceStatus device(const emulator::EmulatorServer *server, const QString &token)
 {
     for (const auto &d : server->devices()) {
@@ -282,15 +289,12 @@ void TestEmulatorFidelity::answersComeBackOutOfOrder()
         c.sendJson({{"to", "dev-1"}, {"message_id", sent.last()}});
     }
     QVERIFY(c.waitFor([&] { return matching(c, isAck).size() == 100; }, 10000));
-    QStringList answered;
-    for (const QJsonObject &o : matching(c, isAck))
-        answered.append(o.value("message_id").toString());
+    const QStringList answered = ids(matching(c, isAck));
     QVERIFY(answered != sent);
     QStringList sorted = answered;
-    std::sort(sorted.begin(), sorted.end());
-    QStringList sentSorted = sent;
-    std::sort(sentSorted.begin(), sentSorted.end());
-    QCOMPARE(sorted, sentSorted); // every one answered once
+    sorted.sort();
+    sent.sort();
+    QCOMPARE(sorted, sent); // every one answered once
 }
 
 void TestEmulatorFidelity::answersInOrderWithoutJitter()
@@ -307,9 +311,7 @@ void TestEmulatorFidelity::answersInOrderWithoutJitter()
         c.sendJson({{"to", "dev-1"}, {"message_id", sent.last()}});
     }
     QVERIFY(c.waitFor([&] { return matching(c, isAck).size() == 100; }, 10000));
-    QStringList answered;
-    for (const QJsonObject &o : matching(c, isAck))
-        answered.append(o.value("message_id").toString());
+    const QStringList answered = ids(matching(c, isAck));
     QCOMPARE(answered, sent);
 }
 
@@ -359,9 +361,7 @@ void TestEmulatorFidelity::offlineDeviceHoldsAndDeliversInOrder()
     QCOMPARE(matching(c, isReceipt).size(), 0);
     server->setDeviceOnline(QStringLiteral("dev-1"), true);
     QVERIFY(c.waitFor([&] { return matching(c, isReceipt).size() == 3; }));
-    QStringList receipts;
-    for (const QJsonObject &o : matching(c, isReceipt))
-        receipts.append(o.value("message_id").toString());
+    const QStringList receipts = ids(matching(c, isReceipt));
     QCOMPARE(receipts, (QStringList {"dr2:off-0", "dr2:off-1", "dr2:off-2"}));
     QCOMPARE(device(server, "dev-1").received, 3);
     QCOMPARE(device(server, "dev-1").held, 0);
@@ -433,9 +433,7 @@ void TestEmulatorFidelity::collapseKeyReplacesHeldMessage()
     server->setDeviceOnline(QStringLiteral("dev-1"), true);
     QVERIFY(c.waitFor([&] { return matching(c, isReceipt).size() == 2; }));
     QTest::qWait(300);
-    QStringList receipts;
-    for (const QJsonObject &o : matching(c, isReceipt))
-        receipts.append(o.value("message_id").toString());
+    const QStringList receipts = ids(matching(c, isReceipt));
     QCOMPARE(receipts, (QStringList {"dr2:score-2", "dr2:plain"}));
     QCOMPARE(downstream(server, "score-0").delivery, QStringLiteral("collapsed"));
     QCOMPARE(downstream(server, "score-1").delivery, QStringLiteral("collapsed"));
