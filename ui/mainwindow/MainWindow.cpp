@@ -1,5 +1,6 @@
 #include "MainWindow.h"
 
+#include "WindowPlacement.h"
 #include "ccscore/Version.h"
 #include "common/Format.h"
 #include "common/MessageBanner.h"
@@ -28,11 +29,13 @@
 #include <QLineEdit>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QScreen>
 #include <QShowEvent>
 #include <QSplitter>
 #include <QStatusBar>
 #include <QTabWidget>
 #include <QVBoxLayout>
+#include <QWindow>
 
 namespace ccs::ui {
 
@@ -62,7 +65,7 @@ MainWindow::MainWindow(Options options, QWidget *parent)
     if (m_restoreLayout)
         restoreLayout();
     else
-        resize(1440, 900);
+        placeOnScreen();
 
     m_profileName = m_profiles->lastProfile();
     m_connectionBar->setProfiles(m_profiles->names(), m_profileName);
@@ -438,10 +441,44 @@ void MainWindow::exportFrom(Tab tab)
 void MainWindow::restoreLayout()
 {
     auto settings = openUiSettings();
-    if (!restoreGeometry(settings->value(QStringLiteral("window/geometry")).toByteArray()))
-        resize(1440, 900);
+    if (restoreGeometry(settings->value(QStringLiteral("window/geometry")).toByteArray()))
+        bringOnScreen();
+    else
+        placeOnScreen();
     restoreState(settings->value(QStringLiteral("window/state")).toByteArray());
     m_tabs->setCurrentIndex(settings->value(QStringLiteral("window/tab"), 0).toInt());
+}
+
+void MainWindow::placeOnScreen()
+{
+    QScreen *screen = QGuiApplication::primaryScreen();
+    if (!screen) {
+        resize(initialWindowSize(QRect()));
+        return;
+    }
+    const QRect available = screen->availableGeometry();
+    const QSize size = initialWindowSize(available, QSize(1440, 900), QSize(0, kTitleBarAllowance));
+    resize(size);
+    // Centred; the window manager adds its frame above and around.
+    move(available.x() + (available.width() - size.width()) / 2,
+        available.y() + std::max(0, (available.height() - size.height() - kTitleBarAllowance) / 2));
+}
+
+void MainWindow::bringOnScreen()
+{
+    if (isMaximized() || isFullScreen())
+        return;
+    QList<QRect> screens;
+    for (const QScreen *screen : QGuiApplication::screens())
+        screens.append(screen->availableGeometry());
+    // The frame is around geometry(): it must be on screen too. Before the
+    // window manager has told its size, allow for a title bar.
+    QMargins frame = windowHandle() ? windowHandle()->frameMargins() : QMargins();
+    frame.setTop(std::max(frame.top(), kTitleBarAllowance));
+    const QRect withFrame = geometry().marginsAdded(frame);
+    const QRect fitted = fitOnScreens(withFrame, screens);
+    if (fitted != withFrame)
+        setGeometry(fitted.marginsRemoved(frame));
 }
 
 void MainWindow::showEvent(QShowEvent *event)
@@ -450,6 +487,7 @@ void MainWindow::showEvent(QShowEvent *event)
     // Splitter sizes only stick once the window has its real size.
     if (m_restoreLayout && !m_splittersRestored) {
         m_splittersRestored = true;
+        bringOnScreen(); // again, now that the frame is known
         restoreSplitters();
     }
 }
