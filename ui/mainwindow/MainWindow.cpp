@@ -97,12 +97,13 @@ void MainWindow::buildUi()
 
     m_connectionBar = new ConnectionBar(central);
     layout->addWidget(m_connectionBar);
-    auto bannerHolder = new QWidget(central);
-    auto bannerLayout = new QVBoxLayout(bannerHolder);
-    bannerLayout->setContentsMargins(8, 0, 8, 4);
-    m_banner = new MessageBanner(bannerHolder);
-    bannerLayout->addWidget(m_banner);
-    layout->addWidget(bannerHolder);
+    // The banner's line is kept whether a message shows or not: nothing below jumps.
+    auto bannerSlot = new QWidget(central);
+    bannerSlot->setObjectName(QStringLiteral("bannerSlot"));
+    bannerSlot->setContentsMargins(8, 0, 8, 4);
+    layout->addWidget(bannerSlot);
+    m_banner = new MessageBanner(central);
+    m_banner->reserveSpace(bannerSlot);
 
     m_mainSplitter = new QSplitter(Qt::Horizontal, central);
     m_mainSplitter->setObjectName(QStringLiteral("mainSplitter"));
