@@ -308,12 +308,17 @@ void MainWindow::updateKnownDevices()
 {
     QList<QPair<QString, QString>> devices;
     QHash<QString, QString> names;
+    QString firstOnline;
     if (m_emulator->isRunning()) {
         for (const auto &d : m_emulator->server()->devices()) {
             devices.append({d.spec.token, d.spec.name});
             names.insert(d.spec.token, d.spec.name);
+            if (firstOnline.isEmpty() && d.online && d.spec.kind == emulator::DeviceKind::Registered)
+                firstOnline = d.spec.token;
         }
     }
+    // A first Send that works: the recipient is a device that answers at once.
+    m_composer->suggestRecipient(firstOnline);
     for (const QString &token : m_inbox->model()->devices()) {
         if (!names.contains(token))
             devices.append({token, QString()});
