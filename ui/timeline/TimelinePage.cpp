@@ -40,12 +40,15 @@ TimelinePage::TimelinePage(QWidget *parent)
     zoomOut->setAccessibleName(tr("Zoom out"));
     auto fit = new QToolButton(this);
     fit->setText(tr("Fit"));
+    fit->setObjectName(QStringLiteral("timelineFit"));
     fit->setToolTip(tr("Show every message (0)"));
+    fit->setAccessibleName(tr("Fit: show every message"));
     m_follow->setObjectName(QStringLiteral("timelineFollow"));
     m_follow->setText(tr("Live"));
     m_follow->setCheckable(true);
     m_follow->setChecked(true);
-    m_follow->setToolTip(tr("Keep the present in view (Home). Dragging or zooming away pauses it."));
+    m_follow->setToolTip(tr("Keep the newest events in view (Home). Dragging or zooming away pauses it."));
+    m_follow->setAccessibleName(tr("Live: follow the newest events"));
     const QPalette pal = palette();
     auto glyph = [&](MessageState s, const QString &g, const QString &label) {
         return QStringLiteral("<span style='color:%1'>%2</span>&nbsp;%3")
@@ -73,6 +76,13 @@ TimelinePage::TimelinePage(QWidget *parent)
     m_latency->setContentsMargins(8, 2, 8, 6);
     m_latency->setTextInteractionFlags(Qt::TextSelectableByMouse);
     layout->addWidget(m_latency);
+
+    // The bar first, then the timeline, as they read.
+    setTabOrder(m_lanes, zoomIn);
+    setTabOrder(zoomIn, zoomOut);
+    setTabOrder(zoomOut, fit);
+    setTabOrder(fit, m_follow);
+    setTabOrder(m_follow, m_timeline);
 
     connect(m_lanes, &QComboBox::currentIndexChanged, this,
         [this] { m_timeline->setLanes(ReceiptTimeline::Lanes(m_lanes->currentData().toInt())); });
