@@ -115,6 +115,7 @@ void MainWindow::buildUi()
     m_tabs = new QTabWidget(m_mainSplitter);
     m_tabs->setObjectName(QStringLiteral("mainTabs"));
     m_tabs->setDocumentMode(true);
+    m_tabs->setAccessibleName(tr("Messages and traffic"));
     m_outbox = new OutboxPage(m_tabs);
     m_outbox->setLedger(m_session->ledger());
     m_inbox = new InboxPage(m_tabs);
@@ -188,6 +189,15 @@ void MainWindow::buildUi()
 void MainWindow::buildMenus()
 {
     auto file = menuBar()->addMenu(tr("&File"));
+    auto exportShown = file->addAction(tr("&Export this list…"), this, [this] {
+        const int tab = m_tabs->currentIndex();
+        exportFrom(tab == InboxTab || tab == TrafficTab ? Tab(tab) : OutboxTab);
+    });
+    exportShown->setObjectName(QStringLiteral("exportShownAction"));
+    // Ctrl+E alone is "end of line" in text fields.
+    exportShown->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_E));
+    exportShown->setToolTip(tr("Export the outbox, inbox or traffic log, whichever is shown"));
+    file->addSeparator();
     file->addAction(tr("Export &outbox…"), this, [this] { exportFrom(OutboxTab); });
     file->addAction(tr("Export &inbox…"), this, [this] { exportFrom(InboxTab); });
     file->addAction(tr("Export &traffic log…"), this, [this] { exportFrom(TrafficTab); });
@@ -238,7 +248,8 @@ void MainWindow::buildMenus()
     help->addAction(tr("&Keyboard shortcuts"), this, [this] {
         m_banner->showMessage(
             tr("Ctrl+Return send · Ctrl+Shift+Return send copies · Ctrl+R new id · Ctrl+K connect · "
-               "Ctrl+1…4 tabs · Ctrl+F filter · End follow newest · F8 composer · F9 emulator · "
+               "Ctrl+1…4 tabs · Ctrl+Shift+E export the list · Ctrl+F filter · End follow newest · F8 "
+               "composer · F9 emulator · "
                "Ctrl+U upstream from the selected device · timeline: wheel/+/− zoom, drag/arrows "
                "pan, Home live, 0 fit"),
             MessageBanner::Kind::Information);
