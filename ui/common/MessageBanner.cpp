@@ -57,6 +57,10 @@ void MessageBanner::reserveSpace(QWidget *slot, int lines)
 {
     m_slot = slot;
     m_reservedLines = std::max(1, lines);
+    // Compact, since its line is there even when empty.
+    layout()->setContentsMargins(10, 3, 4, 3);
+    const int icon = style()->pixelMetric(QStyle::PM_SmallIconSize);
+    m_close->setIconSize(QSize(icon, icon));
     if (parentWidget() != slot->parentWidget()) {
         const bool visible = isVisibleTo(parentWidget());
         setParent(slot->parentWidget());

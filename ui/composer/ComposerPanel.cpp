@@ -91,7 +91,7 @@ void ComposerPanel::buildUi()
 {
     auto outer = new QVBoxLayout(this);
     outer->setContentsMargins(0, 0, 0, 0);
-    auto scroll = new QScrollArea(this);
+    auto scroll = m_scroll = new QScrollArea(this);
     scroll->setWidgetResizable(true);
     scroll->setFrameShape(QFrame::NoFrame);
     scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
@@ -401,6 +401,16 @@ void ComposerPanel::buildUi()
     connect(m_recipient, &QComboBox::activated, this,
         [this](int index) { m_recipient->setEditText(m_recipient->itemData(index).toString()); });
     refreshRecipients();
+}
+
+QSize ComposerPanel::minimumSizeHint() const
+{
+    const QSize own = QWidget::minimumSizeHint();
+    if (!m_scroll || !m_scroll->widget())
+        return own;
+    const int form = m_scroll->widget()->minimumSizeHint().width()
+        + m_scroll->style()->pixelMetric(QStyle::PM_ScrollBarExtent, nullptr, m_scroll) + 2;
+    return QSize(std::max({320, own.width(), form}), own.height());
 }
 
 void ComposerPanel::setSession(CcsSession *session)

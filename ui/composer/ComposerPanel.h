@@ -14,6 +14,7 @@ class QLabel;
 class QLineEdit;
 class QPlainTextEdit;
 class QProgressBar;
+class QScrollArea;
 class QPushButton;
 class QSpinBox;
 class QStringListModel;
@@ -49,6 +50,9 @@ public:
     // tried to send; before that a neutral hint says what is still needed.
     bool problemsShown() const { return m_touched; }
     QString hintText() const;
+
+    // As wide as its form needs: the form scrolls down, never sideways.
+    QSize minimumSizeHint() const override;
 
     ComposerState state() const;
     void setState(const ComposerState &state);
@@ -93,6 +97,7 @@ private:
     QPointer<CcsSession> m_session;
     QMetaObject::Connection m_ledgerConnection;
 
+    QScrollArea *m_scroll = nullptr;
     QComboBox *m_recipient = nullptr;
     QLabel *m_recipientError = nullptr;
     QLineEdit *m_messageId = nullptr;

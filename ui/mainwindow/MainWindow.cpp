@@ -100,7 +100,7 @@ void MainWindow::buildUi()
     // The banner's line is kept whether a message shows or not: nothing below jumps.
     auto bannerSlot = new QWidget(central);
     bannerSlot->setObjectName(QStringLiteral("bannerSlot"));
-    bannerSlot->setContentsMargins(8, 0, 8, 4);
+    bannerSlot->setContentsMargins(8, 0, 8, 2);
     layout->addWidget(bannerSlot);
     m_banner = new MessageBanner(central);
     m_banner->reserveSpace(bannerSlot);
@@ -109,7 +109,6 @@ void MainWindow::buildUi()
     m_mainSplitter->setObjectName(QStringLiteral("mainSplitter"));
     m_mainSplitter->setChildrenCollapsible(false);
     m_composer = new ComposerPanel(m_mainSplitter);
-    m_composer->setMinimumWidth(320);
     m_composer->setSession(m_session);
 
     m_tabs = new QTabWidget(m_mainSplitter);

@@ -60,7 +60,8 @@ TimelinePage::TimelinePage(QWidget *parent)
         glyph(MessageState::RetryWaiting, QStringLiteral("▲"), tr("retry")),
         glyph(MessageState::Nacked, QStringLiteral("✕"), tr("NACK")),
         glyph(MessageState::Delivered, QStringLiteral("⬤"), tr("receipt"))}
-                          .join(QStringLiteral("&nbsp;&nbsp;&nbsp;")));
+                          .join(QStringLiteral("&nbsp;&nbsp; ")));
+    m_legend->setWordWrap(true); // wraps in a narrow window instead of widening it
     m_legend->setToolTip(tr("Wheel zooms, drag pans, Shift+wheel scrolls lanes, hover shows exact times"));
     bar->addWidget(m_lanes);
     bar->addWidget(zoomIn);
@@ -75,6 +76,7 @@ TimelinePage::TimelinePage(QWidget *parent)
     m_latency->setObjectName(QStringLiteral("latencyLabel"));
     m_latency->setContentsMargins(8, 2, 8, 6);
     m_latency->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_latency->setWordWrap(true);
     layout->addWidget(m_latency);
 
     // The bar first, then the timeline, as they read.
@@ -141,7 +143,7 @@ void TimelinePage::updateLatencies()
             .arg(what, formatLatency(p.p50), formatLatency(p.p90), formatLatency(p.p99),
                 formatCount(p.samples));
     };
-    m_latency->setText(line(tr("ACK latency"), ack) + QStringLiteral("&nbsp;&nbsp;&nbsp;&nbsp;")
+    m_latency->setText(line(tr("ACK latency"), ack) + QStringLiteral("&nbsp;&nbsp;&nbsp; ")
         + line(tr("Delivery latency"), delivery));
 }
 
