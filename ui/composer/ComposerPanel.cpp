@@ -665,8 +665,7 @@ QString ComposerPanel::hintText() const
 void ComposerPanel::showProblems(const QList<Problem> &problems)
 {
     m_problems = problems;
-    if (!problems.isEmpty())
-        m_hint->hide();
+    m_hint->hide(); // showHint() shows it again when it is the hint's turn
     const QColor red = stateColor(MessageState::Failed, palette());
     auto show = [&](QLabel *label, const QStringList &lines) {
         label->setVisible(!lines.isEmpty());
