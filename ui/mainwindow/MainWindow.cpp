@@ -25,6 +25,7 @@
 #include <QDateTime>
 #include <QFile>
 #include <QFileDialog>
+#include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
 #include <QMenuBar>
@@ -101,6 +102,18 @@ void MainWindow::buildUi()
     auto bannerSlot = new QWidget(central);
     bannerSlot->setObjectName(QStringLiteral("bannerSlot"));
     bannerSlot->setContentsMargins(8, 0, 8, 2);
+    // While no message shows, the line holds a quiet reminder of the keys that matter first.
+    auto slotLayout = new QHBoxLayout(bannerSlot);
+    slotLayout->setContentsMargins(12, 0, 8, 2);
+    auto keysHint = new QLabel(
+        tr("Ctrl+Return sends · Ctrl+1…4 switch tabs · Ctrl+Shift+E exports the list · Help › Keyboard "
+           "shortcuts for the rest"),
+        bannerSlot);
+    keysHint->setObjectName(QStringLiteral("keysHint"));
+    keysHint->setForegroundRole(QPalette::PlaceholderText);
+    keysHint->setMinimumWidth(0);
+    keysHint->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
+    slotLayout->addWidget(keysHint);
     layout->addWidget(bannerSlot);
     m_banner = new MessageBanner(central);
     m_banner->reserveSpace(bannerSlot);

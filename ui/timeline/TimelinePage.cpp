@@ -69,8 +69,7 @@ TimelinePage::TimelinePage(QWidget *parent)
     bar->addWidget(fit);
     bar->addWidget(m_follow);
     bar->addSpacing(12);
-    bar->addWidget(m_legend);
-    bar->addStretch();
+    bar->addWidget(m_legend, 1); // all the room there is, so it wraps only when it must
     layout->addLayout(bar);
     layout->addWidget(m_timeline, 1);
     m_latency->setObjectName(QStringLiteral("latencyLabel"));
