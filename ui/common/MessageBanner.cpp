@@ -61,6 +61,9 @@ void MessageBanner::reserveSpace(QWidget *slot, int lines)
     layout()->setContentsMargins(10, 3, 4, 3);
     const int icon = style()->pixelMetric(QStyle::PM_SmallIconSize);
     m_close->setIconSize(QSize(icon, icon));
+    // The slot may be taller than one line of text: icon and button sit with the text's middle.
+    layout()->setAlignment(m_icon, Qt::AlignVCenter);
+    layout()->setAlignment(m_close, Qt::AlignVCenter);
     if (parentWidget() != slot->parentWidget()) {
         const bool visible = isVisibleTo(parentWidget());
         setParent(slot->parentWidget());
