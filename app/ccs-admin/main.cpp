@@ -32,8 +32,9 @@ int main(int argc, char *argv[])
         QStringLiteral("system (default), light or dark."), QStringLiteral("scheme"),
         QStringLiteral("system"));
     const QCommandLineOption size(QStringLiteral("size"),
-        QStringLiteral("Window size for --screenshot, WxH."), QStringLiteral("size"),
-        QStringLiteral("1500x900"));
+        QStringLiteral("Window size for --screenshot, WxH (default: the size of a first start on this "
+                       "screen)."),
+        QStringLiteral("size"));
     const QCommandLineOption tab(QStringLiteral("tab"),
         QStringLiteral("The tab --screenshot shows: outbox (default), inbox, timeline or traffic."),
         QStringLiteral("tab"), QStringLiteral("outbox"));

@@ -1,4 +1,5 @@
 // The window driven like a user would, against the in-process local emulator.
+#include "OffscreenScreens.h"
 #include "TestEmulator.h"
 #include "common/FollowingTableView.h"
 #include "common/MessageBanner.h"
@@ -18,6 +19,7 @@
 #include "traffic/TrafficPage.h"
 
 #include <QAbstractItemModelTester>
+#include <QApplication>
 #include <QCheckBox>
 #include <QComboBox>
 #include <QFile>
@@ -470,5 +472,14 @@ void TestMainWindow::layoutAndLastProfilePersist()
     QVERIFY(!second.localEmulator()->isRunning());
 }
 
-QTEST_MAIN(TestMainWindow)
+int main(int argc, char *argv[])
+{
+    // A desktop screen: the window is tested at the sizes people use it.
+    const QString screens = test::useOffscreenScreens({QRect(0, 0, 1920, 1080)});
+    QApplication app(argc, argv);
+    QFile::remove(screens);
+    TestMainWindow test;
+    QTEST_SET_MAIN_SOURCE_PATH
+    return QTest::qExec(&test, argc, argv);
+}
 #include "tst_mainwindow.moc"

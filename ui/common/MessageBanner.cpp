@@ -6,6 +6,7 @@
 #include <QGuiApplication>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QLayout>
 #include <QStyle>
 #include <QToolButton>
 
@@ -49,6 +50,58 @@ void MessageBanner::showMessage(const QString &text, Kind kind)
     m_icon->setPixmap(style()->standardIcon(icon).pixmap(size, size));
     applyStyle();
     show();
+    placeOverSlot();
+}
+
+void MessageBanner::reserveSpace(QWidget *slot, int lines)
+{
+    m_slot = slot;
+    m_reservedLines = std::max(1, lines);
+    // Compact, since its line is there even when empty.
+    layout()->setContentsMargins(10, 3, 4, 3);
+    const int icon = style()->pixelMetric(QStyle::PM_SmallIconSize);
+    m_close->setIconSize(QSize(icon, icon));
+    // The slot may be taller than one line of text: icon and button sit with the text's middle.
+    layout()->setAlignment(m_icon, Qt::AlignVCenter);
+    layout()->setAlignment(m_close, Qt::AlignVCenter);
+    if (parentWidget() != slot->parentWidget()) {
+        const bool visible = isVisibleTo(parentWidget());
+        setParent(slot->parentWidget());
+        setVisible(visible);
+    }
+    slot->setFixedHeight(
+        reservedHeight(m_reservedLines) + slot->contentsMargins().top() + slot->contentsMargins().bottom());
+    slot->installEventFilter(this);
+    placeOverSlot();
+}
+
+int MessageBanner::reservedHeight(int lines) const
+{
+    const QMargins margins = layout()->contentsMargins();
+    const int text = m_label->fontMetrics().lineSpacing() * lines;
+    const int controls
+        = std::max(m_close->sizeHint().height(), style()->pixelMetric(QStyle::PM_SmallIconSize));
+    // The style sheet's 1-pixel border above and below.
+    return margins.top() + margins.bottom() + std::max(text, controls) + 2;
+}
+
+bool MessageBanner::eventFilter(QObject *watched, QEvent *event)
+{
+    if (watched == m_slot
+        && (event->type() == QEvent::Move || event->type() == QEvent::Resize
+            || event->type() == QEvent::Show))
+        placeOverSlot();
+    return QFrame::eventFilter(watched, event);
+}
+
+void MessageBanner::placeOverSlot()
+{
+    if (!m_slot)
+        return;
+    const QRect area = m_slot->contentsRect().translated(m_slot->pos());
+    const int height = std::max(area.height(), heightForWidth(area.width()));
+    setGeometry(QRect(area.topLeft(), QSize(area.width(), height)));
+    raise();
 }
 
 void MessageBanner::clear()
@@ -67,6 +120,12 @@ void MessageBanner::changeEvent(QEvent *event)
     QFrame::changeEvent(event);
     if (event->type() == QEvent::PaletteChange && isVisible())
         applyStyle();
+    if (event->type() == QEvent::FontChange) {
+        if (m_slot)
+            m_slot->setFixedHeight(reservedHeight(m_reservedLines) + m_slot->contentsMargins().top()
+                + m_slot->contentsMargins().bottom());
+        placeOverSlot();
+    }
 }
 
 void MessageBanner::applyStyle()

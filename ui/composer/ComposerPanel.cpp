@@ -23,6 +23,7 @@
 #include <QProgressBar>
 #include <QPushButton>
 #include <QRegularExpression>
+#include <QScopedValueRollback>
 #include <QScrollArea>
 #include <QShortcut>
 #include <QSpinBox>
@@ -90,10 +91,11 @@ void ComposerPanel::buildUi()
 {
     auto outer = new QVBoxLayout(this);
     outer->setContentsMargins(0, 0, 0, 0);
-    auto scroll = new QScrollArea(this);
+    auto scroll = m_scroll = new QScrollArea(this);
     scroll->setWidgetResizable(true);
     scroll->setFrameShape(QFrame::NoFrame);
     scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    scroll->setFocusPolicy(Qt::NoFocus); // Tab goes to the fields, not to their frame
     outer->addWidget(scroll);
     auto body = new QWidget(scroll);
     scroll->setWidget(body);
@@ -121,6 +123,7 @@ void ComposerPanel::buildUi()
     m_recipient->lineEdit()->setPlaceholderText(tr("registration token or /topics/name"));
     m_recipient->setToolTip(tr("The device's registration token, a notification key, or /topics/NAME"));
     m_recipient->setAccessibleName(tr("Recipient"));
+    m_recipient->lineEdit()->setAccessibleName(tr("Recipient"));
     m_completionModel = new QStringListModel(this);
     auto completer = new QCompleter(m_completionModel, this);
     completer->setCaseSensitivity(Qt::CaseInsensitive);
@@ -189,7 +192,7 @@ void ComposerPanel::buildUi()
     m_collapseKey->setToolTip(tr("Messages with the same collapse key replace each other while waiting "
                                  "(at most 4 distinct keys per device)"));
     m_collapseKey->setAccessibleName(tr("Collapse key"));
-    grid->addWidget(makeFieldLabel(tr("&Collapse key"), m_collapseKey, body), row, 0);
+    grid->addWidget(makeFieldLabel(tr("Collapse &key"), m_collapseKey, body), row, 0);
     grid->addWidget(m_collapseKey, row++, 1);
 
     auto ttlRow = new QHBoxLayout;
@@ -213,7 +216,7 @@ void ComposerPanel::buildUi()
     ttlRow->addWidget(m_ttlValue);
     ttlRow->addWidget(m_ttlUnit);
     ttlRow->addWidget(m_ttlHuman, 1);
-    grid->addWidget(makeFieldLabel(tr("T&TL"), m_ttlValue, body), row, 0);
+    grid->addWidget(makeFieldLabel(tr("TT&L"), m_ttlValue, body), row, 0);
     grid->addLayout(ttlRow, row++, 1);
 
     m_priority = new QComboBox(body);
@@ -263,7 +266,7 @@ void ComposerPanel::buildUi()
     templateRow->addWidget(m_templates, 1);
     templateRow->addWidget(m_saveTemplate);
     templateRow->addWidget(m_deleteTemplate);
-    grid->addWidget(makeFieldLabel(tr("Te&mplate"), m_templates, body), row, 0);
+    grid->addWidget(makeFieldLabel(tr("Templat&e"), m_templates, body), row, 0);
     grid->addLayout(templateRow, row++, 1);
 
     // Preview
@@ -310,6 +313,12 @@ void ComposerPanel::buildUi()
     grid->addLayout(sendRow, row++, 0, 1, 2);
     m_summary = makeErrorLabel(QStringLiteral("composerSummary"), body);
     grid->addWidget(m_summary, row++, 0, 1, 2);
+    m_hint = new QLabel(body);
+    m_hint->setObjectName(QStringLiteral("composerHint"));
+    m_hint->setWordWrap(true);
+    m_hint->setForegroundRole(QPalette::PlaceholderText);
+    m_hint->hide();
+    grid->addWidget(m_hint, row++, 0, 1, 2);
 
     m_bulkRow = new QWidget(body);
     auto bulkLayout = new QGridLayout(m_bulkRow);
@@ -372,7 +381,36 @@ void ComposerPanel::buildUi()
     for (QCheckBox *box : {m_delayWhileIdle, m_receipt, m_dryRun})
         connect(box, &QCheckBox::toggled, this, &ComposerPanel::scheduleRevalidate);
 
+    // What the user changes (not what the composer fills in) makes the problems show.
+    connect(m_recipient->lineEdit(), &QLineEdit::textChanged, this, [this] {
+        if (!m_programmatic)
+            m_recipientEdited = true;
+        noteEdit();
+    });
+    for (QLineEdit *edit : {m_messageId, m_collapseKey})
+        connect(edit, &QLineEdit::textChanged, this, &ComposerPanel::noteEdit);
+    connect(m_data, &QPlainTextEdit::textChanged, this, &ComposerPanel::noteEdit);
+    connect(m_notification, &QPlainTextEdit::textChanged, this, &ComposerPanel::noteEdit);
+    connect(m_ttlValue, &QSpinBox::valueChanged, this, &ComposerPanel::noteEdit);
+    connect(m_ttlUnit, &QComboBox::currentIndexChanged, this, &ComposerPanel::noteEdit);
+    connect(m_priority, &QComboBox::currentIndexChanged, this, &ComposerPanel::noteEdit);
+    for (QCheckBox *box : {m_delayWhileIdle, m_receipt, m_dryRun, m_notificationEnabled})
+        connect(box, &QCheckBox::toggled, this, &ComposerPanel::noteEdit);
+
+    // The list shows "token — name"; the field keeps only the token.
+    connect(m_recipient, &QComboBox::activated, this,
+        [this](int index) { m_recipient->setEditText(m_recipient->itemData(index).toString()); });
     refreshRecipients();
+}
+
+QSize ComposerPanel::minimumSizeHint() const
+{
+    const QSize own = QWidget::minimumSizeHint();
+    if (!m_scroll || !m_scroll->widget())
+        return own;
+    const int form = m_scroll->widget()->minimumSizeHint().width()
+        + m_scroll->style()->pixelMetric(QStyle::PM_ScrollBarExtent, nullptr, m_scroll) + 2;
+    return QSize(std::max({320, own.width(), form}), own.height());
 }
 
 void ComposerPanel::setSession(CcsSession *session)
@@ -391,30 +429,57 @@ void ComposerPanel::setKnownDevices(const QList<QPair<QString, QString>> &device
     refreshRecipients();
 }
 
+void ComposerPanel::noteEdit()
+{
+    if (!m_programmatic)
+        m_touched = true;
+}
+
+void ComposerPanel::suggestRecipient(const QString &token)
+{
+    if (m_recipientEdited)
+        return;
+    const QString current = m_recipient->currentText().trimmed();
+    if (!current.isEmpty() && current != m_suggestedRecipient)
+        return;
+    m_suggestedRecipient = token;
+    m_programmatic = true;
+    m_recipient->setEditText(token);
+    m_programmatic = false;
+    scheduleRevalidate();
+}
+
 void ComposerPanel::refreshRecipients()
 {
     const QString current = m_recipient->currentText();
+    QStringList completions;
+    for (const auto &device : std::as_const(m_devices))
+        completions << device.first;
+    for (const QString &h : std::as_const(m_history)) {
+        if (!completions.contains(h))
+            completions << h;
+    }
+    // Rebuilding an unchanged list would reset the completer under an open popup.
+    if (completions == m_completionModel->stringList() && m_recipient->count() == completions.size())
+        return;
+    const QScopedValueRollback<bool> programmatic(m_programmatic, true);
     QSignalBlocker blocker(m_recipient);
     m_recipient->clear();
-    QStringList completions;
+    QStringList added;
     for (const auto &[token, name] : std::as_const(m_devices)) {
         m_recipient->addItem(name.isEmpty() ? token : QStringLiteral("%1  —  %2").arg(token, name), token);
         m_recipient->setItemData(m_recipient->count() - 1, name, Qt::ToolTipRole);
-        completions << token;
+        added << token;
     }
     for (const QString &h : std::as_const(m_history)) {
-        if (!completions.contains(h)) {
+        if (!added.contains(h)) {
             m_recipient->addItem(h, h);
-            completions << h;
+            added << h;
         }
     }
     m_completionModel->setStringList(completions);
     m_recipient->setCurrentIndex(-1);
     m_recipient->setEditText(current);
-    // The list shows "token — name"; the field keeps only the token.
-    disconnect(m_recipient, &QComboBox::activated, this, nullptr);
-    connect(m_recipient, &QComboBox::activated, this,
-        [this](int index) { m_recipient->setEditText(m_recipient->itemData(index).toString()); });
 }
 
 void ComposerPanel::rememberRecipient(const QString &to)
@@ -446,6 +511,7 @@ ComposerState ComposerPanel::state() const
 
 void ComposerPanel::setState(const ComposerState &s)
 {
+    const QScopedValueRollback<bool> programmatic(m_programmatic, true);
     if (!s.to.isEmpty())
         m_recipient->setEditText(s.to);
     m_data->setPlainText(s.dataText);
@@ -474,6 +540,7 @@ void ComposerPanel::setMessageId(const QString &id)
 
 void ComposerPanel::regenerateId()
 {
+    const QScopedValueRollback<bool> programmatic(m_programmatic, true);
     m_messageId->setText(MessageIdGenerator::next());
 }
 
@@ -553,15 +620,52 @@ void ComposerPanel::revalidate()
         : QStringLiteral("= %1").arg(formatTtl(
             qint64(m_ttlValue->value()) * ttlUnitSeconds(TtlUnit(m_ttlUnit->currentData().toInt()))));
     m_ttlHuman->setText(unitText);
-    showProblems(problems);
+    if (m_touched)
+        showProblems(problems);
+    else
+        showHint(problems);
     updatePreview(valid ? &message : nullptr);
-    m_send->setEnabled(valid && !isSendingCopies());
-    m_sendCopies->setEnabled(valid && !isSendingCopies());
+    // Untouched, Send stays available: pressing it is how the problems are asked for.
+    m_send->setEnabled((valid || !m_touched) && !isSendingCopies());
+    m_sendCopies->setEnabled((valid || !m_touched) && !isSendingCopies());
+}
+
+void ComposerPanel::showHint(const QList<Problem> &problems)
+{
+    showProblems({});
+    m_problems = problems;
+    QStringList needs;
+    auto need = [&needs](const QString &what) {
+        if (!needs.contains(what))
+            needs << what;
+    };
+    for (const Problem &p : problems) {
+        const QString top = p.field.section(QLatin1Char('.'), 0, 0);
+        if (top == QLatin1String("to") || top == QLatin1String("registration_ids"))
+            need(tr("a recipient: a device from the list, a registration token or /topics/NAME"));
+        else if (top == QLatin1String("message_id"))
+            need(tr("a message id (Ctrl+R makes one)"));
+        else if (top == QLatin1String("data"))
+            need(tr("data that is a JSON object of text values"));
+        else if (top == QLatin1String("notification"))
+            need(tr("a notification that is a JSON object"));
+        else
+            need(tr("options within the limits of CCS"));
+    }
+    m_hint->setText(
+        needs.isEmpty() ? QString() : tr("To send, the message needs %1.").arg(needs.join(tr("; "))));
+    m_hint->setVisible(!needs.isEmpty());
+}
+
+QString ComposerPanel::hintText() const
+{
+    return m_hint->isVisibleTo(const_cast<ComposerPanel *>(this)) ? m_hint->text() : QString();
 }
 
 void ComposerPanel::showProblems(const QList<Problem> &problems)
 {
     m_problems = problems;
+    m_hint->hide(); // showHint() shows it again when it is the hint's turn
     const QColor red = stateColor(MessageState::Failed, palette());
     auto show = [&](QLabel *label, const QStringList &lines) {
         label->setVisible(!lines.isEmpty());
@@ -635,6 +739,7 @@ void ComposerPanel::updatePreview(const DownstreamMessage *message)
 
 bool ComposerPanel::send()
 {
+    m_touched = true; // tried to send: say what is wrong
     revalidate();
     DownstreamMessage message;
     if (!buildMessage(&message))
@@ -656,6 +761,7 @@ bool ComposerPanel::send()
 
 void ComposerPanel::sendCopies(int copies)
 {
+    m_touched = true;
     revalidate();
     if (isSendingCopies() || !m_session || !buildMessage(&m_bulkMessage))
         return;

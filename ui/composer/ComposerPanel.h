@@ -14,6 +14,7 @@ class QLabel;
 class QLineEdit;
 class QPlainTextEdit;
 class QProgressBar;
+class QScrollArea;
 class QPushButton;
 class QSpinBox;
 class QStringListModel;
@@ -42,6 +43,16 @@ public:
     void setSession(CcsSession *session);
     // Tokens with friendly names, offered first in the recipient list.
     void setKnownDevices(const QList<QPair<QString, QString>> &devices);
+    // Fills an empty recipient the user has not touched (the first online
+    // device of the local emulator); an empty token takes such a suggestion back.
+    void suggestRecipient(const QString &token);
+    // Problems show under their fields once the user has edited the form or
+    // tried to send; before that a neutral hint says what is still needed.
+    bool problemsShown() const { return m_touched; }
+    QString hintText() const;
+
+    // As wide as its form needs: the form scrolls down, never sideways.
+    QSize minimumSizeHint() const override;
 
     ComposerState state() const;
     void setState(const ComposerState &state);
@@ -69,6 +80,8 @@ private:
     void revalidate();
     void scheduleRevalidate();
     void showProblems(const QList<Problem> &problems);
+    void showHint(const QList<Problem> &problems);
+    void noteEdit();
     void updatePreview(const DownstreamMessage *message);
     void updateTtlLabel();
     void rememberRecipient(const QString &to);
@@ -84,6 +97,7 @@ private:
     QPointer<CcsSession> m_session;
     QMetaObject::Connection m_ledgerConnection;
 
+    QScrollArea *m_scroll = nullptr;
     QComboBox *m_recipient = nullptr;
     QLabel *m_recipientError = nullptr;
     QLineEdit *m_messageId = nullptr;
@@ -113,6 +127,7 @@ private:
     QSpinBox *m_copies = nullptr;
     QPushButton *m_sendCopies = nullptr;
     QLabel *m_summary = nullptr;
+    QLabel *m_hint = nullptr;
     QWidget *m_bulkRow = nullptr;
     QProgressBar *m_bulkProgress = nullptr;
     QPushButton *m_bulkCancel = nullptr;
@@ -125,6 +140,10 @@ private:
     QTimer m_revalidateTimer;
     TemplateStore m_templateStore;
     bool m_loadingTemplate = false;
+    bool m_programmatic = false; // the composer itself is changing a field: not an edit
+    bool m_touched = false;
+    bool m_recipientEdited = false;
+    QString m_suggestedRecipient;
 
     // Send N copies
     QTimer m_bulkTimer;

@@ -23,7 +23,7 @@ ConnectionBar::ConnectionBar(QWidget *parent)
     auto layout = new QHBoxLayout(this);
     layout->setContentsMargins(8, 6, 8, 6);
     layout->setSpacing(8);
-    auto label = new QLabel(tr("P&rofile"), this);
+    auto label = new QLabel(tr("Pr&ofile"), this);
     label->setBuddy(m_profile);
     m_profile->setObjectName(QStringLiteral("profileCombo"));
     m_profile->setAccessibleName(tr("Connection profile"));

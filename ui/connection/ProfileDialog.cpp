@@ -45,7 +45,11 @@ ProfileDialog::ProfileDialog(storage::ProfileStore *profiles, storage::SecretSto
     setObjectName(QStringLiteral("profileDialog"));
     setWindowTitle(tr("Connection profiles"));
     auto outer = new QVBoxLayout(this);
-    outer->addWidget(m_banner);
+    // Two lines kept for the banner whether it shows or not: the form never moves under the pointer.
+    auto bannerSlot = new QWidget(this);
+    bannerSlot->setObjectName(QStringLiteral("bannerSlot"));
+    outer->addWidget(bannerSlot);
+    m_banner->reserveSpace(bannerSlot, 2);
     auto columns = new QHBoxLayout;
     outer->addLayout(columns, 1);
 
@@ -58,6 +62,7 @@ ProfileDialog::ProfileDialog(storage::ProfileStore *profiles, storage::SecretSto
     auto add = new QPushButton(tr("New"), this);
     add->setObjectName(QStringLiteral("newProfileButton"));
     add->setToolTip(tr("Start a new profile"));
+    m_duplicate->setObjectName(QStringLiteral("duplicateProfileButton"));
     m_duplicate->setToolTip(
         tr("Copy the selected profile under a new name (to add a sender ID and key to a built-in one)"));
     m_remove->setObjectName(QStringLiteral("deleteProfileButton"));
@@ -84,6 +89,9 @@ ProfileDialog::ProfileDialog(storage::ProfileStore *profiles, storage::SecretSto
     m_apiKey->setToolTip(
         tr("Stored in the system keychain, never in a file. It is not shown again once saved."));
     m_certificate->setObjectName(QStringLiteral("profileCertificate"));
+    m_certificate->setAccessibleName(tr("Pinned certificate file"));
+    m_certificate->setToolTip(tr("The PEM or DER certificate the server must present"));
+    m_browse->setAccessibleName(tr("Browse for the certificate"));
     m_window->setRange(1, 100);
     m_window->setToolTip(tr("Un-answered messages allowed per connection (CCS allows 100)"));
     m_connections->setRange(1, 1000);
@@ -114,6 +122,13 @@ ProfileDialog::ProfileDialog(storage::ProfileStore *profiles, storage::SecretSto
     m_save->setDefault(true);
     buttons->addButton(m_save, QDialogButtonBox::ActionRole);
     outer->addWidget(buttons);
+
+    // Tab reads the dialog as it is laid out: the list and its buttons, the form, then the buttons below.
+    QWidget *const readingOrder[] = {m_list, add, m_duplicate, m_remove, m_name, m_host, m_port, m_domain,
+        m_senderId, m_apiKey, m_systemCas, m_pinned, m_certificate, m_browse, m_window, m_connections};
+    for (size_t i = 1; i < std::size(readingOrder); ++i)
+        setTabOrder(readingOrder[i - 1], readingOrder[i]);
+    setTabOrder(m_connections, buttons);
 
     connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
     connect(m_save, &QPushButton::clicked, this, &ProfileDialog::saveCurrent);

@@ -126,6 +126,13 @@ InboxPage::InboxPage(QWidget *parent)
     });
     connect(m_view, &FollowingTableView::unseenRowsChanged, this, [this] { updateStatus(); });
     connect(m_export, &QToolButton::clicked, this, &InboxPage::chooseExport);
+    // Tab follows the bar from left to right, then the list and the details.
+    setTabOrder(m_search, m_device);
+    setTabOrder(m_device, m_category);
+    setTabOrder(m_category, m_follow);
+    setTabOrder(m_follow, m_export);
+    setTabOrder(m_export, m_view);
+    setTabOrder(m_view, m_details);
     refreshFilterLists();
     updateStatus();
 }

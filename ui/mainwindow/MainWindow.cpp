@@ -1,5 +1,6 @@
 #include "MainWindow.h"
 
+#include "WindowPlacement.h"
 #include "ccscore/Version.h"
 #include "common/Format.h"
 #include "common/MessageBanner.h"
@@ -24,15 +25,18 @@
 #include <QDateTime>
 #include <QFile>
 #include <QFileDialog>
+#include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QScreen>
 #include <QShowEvent>
 #include <QSplitter>
 #include <QStatusBar>
 #include <QTabWidget>
 #include <QVBoxLayout>
+#include <QWindow>
 
 namespace ccs::ui {
 
@@ -62,7 +66,7 @@ MainWindow::MainWindow(Options options, QWidget *parent)
     if (m_restoreLayout)
         restoreLayout();
     else
-        resize(1440, 900);
+        placeOnScreen();
 
     m_profileName = m_profiles->lastProfile();
     m_connectionBar->setProfiles(m_profiles->names(), m_profileName);
@@ -94,23 +98,36 @@ void MainWindow::buildUi()
 
     m_connectionBar = new ConnectionBar(central);
     layout->addWidget(m_connectionBar);
-    auto bannerHolder = new QWidget(central);
-    auto bannerLayout = new QVBoxLayout(bannerHolder);
-    bannerLayout->setContentsMargins(8, 0, 8, 4);
-    m_banner = new MessageBanner(bannerHolder);
-    bannerLayout->addWidget(m_banner);
-    layout->addWidget(bannerHolder);
+    // The banner's line is kept whether a message shows or not: nothing below jumps.
+    auto bannerSlot = new QWidget(central);
+    bannerSlot->setObjectName(QStringLiteral("bannerSlot"));
+    bannerSlot->setContentsMargins(8, 0, 8, 2);
+    // While no message shows, the line holds a quiet reminder of the keys that matter first.
+    auto slotLayout = new QHBoxLayout(bannerSlot);
+    slotLayout->setContentsMargins(12, 0, 8, 2);
+    auto keysHint = new QLabel(
+        tr("Ctrl+Return sends · Ctrl+1…4 switch tabs · Ctrl+Shift+E exports the list · Help › Keyboard "
+           "shortcuts for the rest"),
+        bannerSlot);
+    keysHint->setObjectName(QStringLiteral("keysHint"));
+    keysHint->setForegroundRole(QPalette::PlaceholderText);
+    keysHint->setMinimumWidth(0);
+    keysHint->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
+    slotLayout->addWidget(keysHint);
+    layout->addWidget(bannerSlot);
+    m_banner = new MessageBanner(central);
+    m_banner->reserveSpace(bannerSlot);
 
     m_mainSplitter = new QSplitter(Qt::Horizontal, central);
     m_mainSplitter->setObjectName(QStringLiteral("mainSplitter"));
     m_mainSplitter->setChildrenCollapsible(false);
     m_composer = new ComposerPanel(m_mainSplitter);
-    m_composer->setMinimumWidth(320);
     m_composer->setSession(m_session);
 
     m_tabs = new QTabWidget(m_mainSplitter);
     m_tabs->setObjectName(QStringLiteral("mainTabs"));
     m_tabs->setDocumentMode(true);
+    m_tabs->setAccessibleName(tr("Messages and traffic"));
     m_outbox = new OutboxPage(m_tabs);
     m_outbox->setLedger(m_session->ledger());
     m_inbox = new InboxPage(m_tabs);
@@ -184,6 +201,15 @@ void MainWindow::buildUi()
 void MainWindow::buildMenus()
 {
     auto file = menuBar()->addMenu(tr("&File"));
+    auto exportShown = file->addAction(tr("&Export this list…"), this, [this] {
+        const int tab = m_tabs->currentIndex();
+        exportFrom(tab == InboxTab || tab == TrafficTab ? Tab(tab) : OutboxTab);
+    });
+    exportShown->setObjectName(QStringLiteral("exportShownAction"));
+    // Ctrl+E alone is "end of line" in text fields.
+    exportShown->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_E));
+    exportShown->setToolTip(tr("Export the outbox, inbox or traffic log, whichever is shown"));
+    file->addSeparator();
     file->addAction(tr("Export &outbox…"), this, [this] { exportFrom(OutboxTab); });
     file->addAction(tr("Export &inbox…"), this, [this] { exportFrom(InboxTab); });
     file->addAction(tr("Export &traffic log…"), this, [this] { exportFrom(TrafficTab); });
@@ -234,7 +260,8 @@ void MainWindow::buildMenus()
     help->addAction(tr("&Keyboard shortcuts"), this, [this] {
         m_banner->showMessage(
             tr("Ctrl+Return send · Ctrl+Shift+Return send copies · Ctrl+R new id · Ctrl+K connect · "
-               "Ctrl+1…4 tabs · Ctrl+F filter · End follow newest · F8 composer · F9 emulator · "
+               "Ctrl+1…4 tabs · Ctrl+Shift+E export the list · Ctrl+F filter · End follow newest · F8 "
+               "composer · F9 emulator · "
                "Ctrl+U upstream from the selected device · timeline: wheel/+/− zoom, drag/arrows "
                "pan, Home live, 0 fit"),
             MessageBanner::Kind::Information);
@@ -305,12 +332,17 @@ void MainWindow::updateKnownDevices()
 {
     QList<QPair<QString, QString>> devices;
     QHash<QString, QString> names;
+    QString firstOnline;
     if (m_emulator->isRunning()) {
         for (const auto &d : m_emulator->server()->devices()) {
             devices.append({d.spec.token, d.spec.name});
             names.insert(d.spec.token, d.spec.name);
+            if (firstOnline.isEmpty() && d.online && d.spec.kind == emulator::DeviceKind::Registered)
+                firstOnline = d.spec.token;
         }
     }
+    // A first Send that works: the recipient is a device that answers at once.
+    m_composer->suggestRecipient(firstOnline);
     for (const QString &token : m_inbox->model()->devices()) {
         if (!names.contains(token))
             devices.append({token, QString()});
@@ -439,10 +471,44 @@ void MainWindow::exportFrom(Tab tab)
 void MainWindow::restoreLayout()
 {
     auto settings = openUiSettings();
-    if (!restoreGeometry(settings->value(QStringLiteral("window/geometry")).toByteArray()))
-        resize(1440, 900);
+    if (restoreGeometry(settings->value(QStringLiteral("window/geometry")).toByteArray()))
+        bringOnScreen();
+    else
+        placeOnScreen();
     restoreState(settings->value(QStringLiteral("window/state")).toByteArray());
     m_tabs->setCurrentIndex(settings->value(QStringLiteral("window/tab"), 0).toInt());
+}
+
+void MainWindow::placeOnScreen()
+{
+    QScreen *screen = QGuiApplication::primaryScreen();
+    if (!screen) {
+        resize(initialWindowSize(QRect()));
+        return;
+    }
+    const QRect available = screen->availableGeometry();
+    const QSize size = initialWindowSize(available, QSize(1440, 900), QSize(0, kTitleBarAllowance));
+    resize(size);
+    // Centred; the window manager adds its frame above and around.
+    move(available.x() + (available.width() - size.width()) / 2,
+        available.y() + std::max(0, (available.height() - size.height() - kTitleBarAllowance) / 2));
+}
+
+void MainWindow::bringOnScreen()
+{
+    if (isMaximized() || isFullScreen())
+        return;
+    QList<QRect> screens;
+    for (const QScreen *screen : QGuiApplication::screens())
+        screens.append(screen->availableGeometry());
+    // The frame is around geometry(): it must be on screen too. Before the
+    // window manager has told its size, allow for a title bar.
+    QMargins frame = windowHandle() ? windowHandle()->frameMargins() : QMargins();
+    frame.setTop(std::max(frame.top(), kTitleBarAllowance));
+    const QRect withFrame = geometry().marginsAdded(frame);
+    const QRect fitted = fitOnScreens(withFrame, screens);
+    if (fitted != withFrame)
+        setGeometry(fitted.marginsRemoved(frame));
 }
 
 void MainWindow::showEvent(QShowEvent *event)
@@ -451,6 +517,7 @@ void MainWindow::showEvent(QShowEvent *event)
     // Splitter sizes only stick once the window has its real size.
     if (m_restoreLayout && !m_splittersRestored) {
         m_splittersRestored = true;
+        bringOnScreen(); // again, now that the frame is known
         restoreSplitters();
     }
 }

@@ -32,6 +32,9 @@ class MainWindow : public QMainWindow
 {
     Q_OBJECT
 public:
+    // Room for the window manager's title bar when the frame is not known yet.
+    static constexpr int kTitleBarAllowance = 32;
+
     struct Options {
         std::unique_ptr<storage::SecretStore> secrets; // default: SecretStore::createDefault()
         QString profilesIni; // default: the user's settings
@@ -79,6 +82,8 @@ private:
     void updateKnownDevices();
     void chooseProfile(const QString &name);
     void restoreLayout();
+    void placeOnScreen(); // the first size and place: a share of the primary screen
+    void bringOnScreen(); // a restored geometry that no longer fits the screens
     void restoreSplitters();
     void saveLayout();
     void exportFrom(Tab tab);

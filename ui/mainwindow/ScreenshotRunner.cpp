@@ -93,7 +93,7 @@ void ScreenshotRunner::capture(bool complete)
     m_timeout.stop();
     if (complete)
         m_window->banner()->clear(); // the notices of the demo itself are noise in a picture
-    // One more pass so the layout closes the banner's gap before the grab.
+    // One more pass so the views repaint without the banner before the grab.
     QTimer::singleShot(150, this, [this, complete] { save(complete); });
 }
 

@@ -5,9 +5,12 @@
 #include <QDateTime>
 #include <QHelpEvent>
 #include <QKeyEvent>
+#include <QLabel>
 #include <QPainter>
 #include <QPainterPath>
+#include <QPushButton>
 #include <QToolTip>
+#include <QVBoxLayout>
 #include <QWheelEvent>
 
 #include <algorithm>
@@ -46,9 +49,103 @@ ReceiptTimeline::ReceiptTimeline(QWidget *parent)
     // While following, the axis slides with the clock.
     m_tick.setInterval(100);
     connect(&m_tick, &QTimer::timeout, this, [this] {
+        updateEmptyNotice();
         if (m_follow)
             update();
     });
+
+    m_empty = new QWidget(this);
+    m_empty->setObjectName(QStringLiteral("timelineEmpty"));
+    auto emptyLayout = new QVBoxLayout(m_empty);
+    m_emptyText = new QLabel(m_empty);
+    m_emptyText->setObjectName(QStringLiteral("timelineEmptyText"));
+    m_emptyText->setAlignment(Qt::AlignCenter);
+    m_emptyText->setWordWrap(true);
+    m_emptyText->setForegroundRole(QPalette::PlaceholderText);
+    m_emptyFit = new QPushButton(tr("Fit: show every message"), m_empty);
+    m_emptyFit->setObjectName(QStringLiteral("timelineEmptyFit"));
+    m_emptyFit->setToolTip(tr("Zoom and pan so that every message is in view (0)"));
+    emptyLayout->addStretch();
+    emptyLayout->addWidget(m_emptyText);
+    emptyLayout->addWidget(m_emptyFit, 0, Qt::AlignHCenter);
+    emptyLayout->addStretch();
+    connect(m_emptyFit, &QPushButton::clicked, this, [this] {
+        fitAll();
+        setFocus(Qt::OtherFocusReason); // the button goes away; focus stays on the timeline
+    });
+    updateEmptyNotice();
+}
+
+qint64 ReceiptTimeline::now() const
+{
+    return m_clock ? m_clock() : QDateTime::currentMSecsSinceEpoch();
+}
+
+void ReceiptTimeline::setClock(std::function<qint64()> clock)
+{
+    m_clock = std::move(clock);
+    updateEmptyNotice();
+    update();
+}
+
+void ReceiptTimeline::noteEvents(int index)
+{
+    const LedgerEntry &e = m_ledger->at(index);
+    if (!e.history.isEmpty())
+        m_lastEventMs = std::max(m_lastEventMs, e.history.last().atMs);
+}
+
+bool ReceiptTimeline::showsAnyMark() const
+{
+    const qint64 left = leftEdgeMs(), right = rightEdgeMs(), present = now();
+    const int lanes = laneCount();
+    const int maxFirst = std::max(0, lanes - visibleLanes());
+    const int first = m_stickToLastLane ? maxFirst : std::clamp(m_firstLane, 0, maxFirst);
+    for (int lane = first; lane < lanes && lane <= first + visibleLanes(); ++lane) {
+        for (int index : entriesInLane(lane)) {
+            const LedgerEntry &e = m_ledger->at(index);
+            if (e.history.isEmpty())
+                continue;
+            const qint64 start = e.history.first().atMs;
+            const qint64 end
+                = isTerminal(e.state) || e.state == MessageState::Acked ? e.history.last().atMs : present;
+            if (end >= left && start <= right)
+                return true;
+        }
+    }
+    return false;
+}
+
+void ReceiptTimeline::updateEmptyNotice()
+{
+    const int lanes = laneCount();
+    bool empty = true;
+    if (lanes == 0) {
+        m_emptyText->setText(tr("No messages yet. Send one: its queued, sent, ACK and receipt marks appear "
+                                "here."));
+        m_emptyFit->hide();
+    } else if (!showsAnyMark()) {
+        const QString fmt = QStringLiteral("HH:mm:ss");
+        m_emptyText->setText(tr("No marks between %1 and %2: the %3 happened outside this span.")
+                                 .arg(QDateTime::fromMSecsSinceEpoch(leftEdgeMs()).toString(fmt),
+                                     QDateTime::fromMSecsSinceEpoch(rightEdgeMs()).toString(fmt),
+                                     lanes == 1 ? tr("message's events") : tr("messages' events")));
+        m_emptyFit->show();
+    } else {
+        empty = false;
+    }
+    const QRect area = rect().adjusted(gutterWidth(), axisHeight(), 0, 0);
+    m_empty->setGeometry(area.adjusted(12, 12, -12, -12));
+    if (m_empty->isVisibleTo(this) != empty) {
+        // The button is in the tab chain only while it shows.
+        m_empty->setVisible(empty);
+    }
+}
+
+void ReceiptTimeline::resizeEvent(QResizeEvent *event)
+{
+    QWidget::resizeEvent(event);
+    updateEmptyNotice();
 }
 
 void ReceiptTimeline::setLedger(MessageLedger *ledger)
@@ -63,14 +160,20 @@ void ReceiptTimeline::setLedger(MessageLedger *ledger)
             if (!m_byDevice.contains(to))
                 m_devices.append(to);
             m_byDevice[to].append(index);
+            noteEvents(index);
             update();
         });
-        connect(ledger, &MessageLedger::entryChanged, this, [this] { update(); });
+        connect(ledger, &MessageLedger::entryChanged, this, [this](int index) {
+            noteEvents(index);
+            update();
+        });
         connect(ledger, &MessageLedger::cleared, this, [this] {
             rebuildDevices();
+            updateEmptyNotice();
             update();
         });
     }
+    updateEmptyNotice();
     update();
 }
 
@@ -78,6 +181,7 @@ void ReceiptTimeline::rebuildDevices()
 {
     m_devices.clear();
     m_byDevice.clear();
+    m_lastEventMs = 0;
     if (!m_ledger)
         return;
     for (int i = 0; i < m_ledger->size(); ++i) {
@@ -85,6 +189,7 @@ void ReceiptTimeline::rebuildDevices()
         if (!m_byDevice.contains(to))
             m_devices.append(to);
         m_byDevice[to].append(i);
+        noteEvents(i);
     }
 }
 
@@ -159,8 +264,19 @@ qint64 ReceiptTimeline::rightEdgeMs() const
 {
     if (!m_follow)
         return m_endMs;
-    // The present, with a little room on the right for what comes next.
-    return QDateTime::currentMSecsSinceEpoch() + qint64(m_msPerPx * 24);
+    const qint64 room = qint64(m_msPerPx * 24); // for what comes next
+    const qint64 present = now();
+    const qint64 span = qint64(m_msPerPx * std::max(1, width() - gutterWidth()));
+    // Live slides with the clock while things happen; once nothing has for
+    // most of the span, it stops at the newest event so that stays in view.
+    if (m_lastEventMs <= 0 || present - m_lastEventMs < span * 3 / 4)
+        return present + room;
+    return m_lastEventMs + room;
+}
+
+qint64 ReceiptTimeline::leftEdgeMs() const
+{
+    return msAt(gutterWidth());
 }
 
 double ReceiptTimeline::xFor(qint64 ms) const
@@ -193,6 +309,7 @@ void ReceiptTimeline::setFollowing(bool follow)
     }
     m_follow = follow;
     Q_EMIT followingChanged(follow);
+    updateEmptyNotice();
     update();
 }
 
@@ -208,6 +325,7 @@ void ReceiptTimeline::zoomBy(double factor, int anchorX)
     m_msPerPx = newScale;
     if (!m_follow)
         m_endMs = anchorMs + qint64((width() - anchorX) * m_msPerPx);
+    updateEmptyNotice();
     update();
 }
 
@@ -216,6 +334,7 @@ void ReceiptTimeline::panByPixels(double dx)
     if (m_follow)
         setFollowing(false);
     m_endMs -= qint64(dx * m_msPerPx);
+    updateEmptyNotice();
     update();
 }
 
@@ -237,6 +356,8 @@ void ReceiptTimeline::fitAll()
     m_msPerPx = span / std::max(50, width() - gutterWidth() - 40);
     setFollowing(false);
     m_endMs = last + qint64(m_msPerPx * 20);
+    m_stickToLastLane = true;
+    updateEmptyNotice();
     update();
 }
 
@@ -340,12 +461,12 @@ void ReceiptTimeline::paintEvent(QPaintEvent *)
     p.drawLine(0, axisH - 1, width(), axisH - 1);
 
     // "Now" line while following.
-    const qint64 now = QDateTime::currentMSecsSinceEpoch();
-    if (xFor(now) > gutter && xFor(now) < width()) {
+    const qint64 present = now();
+    if (xFor(present) > gutter && xFor(present) < width()) {
         QColor nowColor = stateColor(MessageState::InFlight, pal);
         nowColor.setAlpha(120);
         p.setPen(QPen(nowColor, 1, Qt::DashLine));
-        p.drawLine(QPointF(xFor(now), axisH), QPointF(xFor(now), height()));
+        p.drawLine(QPointF(xFor(present), axisH), QPointF(xFor(present), height()));
     }
 
     p.setRenderHint(QPainter::Antialiasing, true);
@@ -361,7 +482,7 @@ void ReceiptTimeline::paintEvent(QPaintEvent *)
                 continue;
             const qint64 first = e.history.first().atMs;
             const qint64 last
-                = isTerminal(e.state) || e.state == MessageState::Acked ? e.history.last().atMs : now;
+                = isTerminal(e.state) || e.state == MessageState::Acked ? e.history.last().atMs : present;
             if (last < leftMs || first > rightMs)
                 continue;
             QColor line = stateColor(e.state, pal);
@@ -388,11 +509,6 @@ void ReceiptTimeline::paintEvent(QPaintEvent *)
         p.setPen(pal.color(QPalette::Text));
         p.drawText(r, Qt::AlignVCenter | Qt::AlignLeft,
             fontMetrics().elidedText(laneLabel(lane), Qt::ElideLeft, r.width()));
-    }
-    if (lanes == 0) {
-        p.setPen(muted);
-        p.drawText(rect().adjusted(gutter, axisH, 0, 0), Qt::AlignCenter,
-            tr("Send a message: its queued, sent, ACK and receipt marks appear here."));
     }
     if (hasFocus()) {
         QColor focus = pal.color(QPalette::Highlight);

@@ -7,7 +7,11 @@
 #include <QTimer>
 #include <QWidget>
 
+#include <functional>
 #include <optional>
+
+class QLabel;
+class QPushButton;
 
 namespace ccs::ui {
 
@@ -50,6 +54,16 @@ public:
     void panByPixels(double dx);
     void fitAll();
 
+    // The right edge of the view: while following, the present, or the last
+    // event when nothing happened for most of the span shown (so it stays in view).
+    qint64 rightEdgeMs() const;
+    qint64 leftEdgeMs() const;
+    qint64 lastEventMs() const { return m_lastEventMs; }
+    // Whether any mark of the lanes shown falls in the time shown.
+    bool showsAnyMark() const;
+    // The clock the view follows (tests set their own).
+    void setClock(std::function<qint64()> clock);
+
     QSize sizeHint() const override { return {600, 300}; }
     QSize minimumSizeHint() const override { return {200, 120}; }
 
@@ -66,6 +80,7 @@ protected:
     bool event(QEvent *event) override;
     void showEvent(QShowEvent *event) override;
     void hideEvent(QHideEvent *event) override;
+    void resizeEvent(QResizeEvent *event) override;
 
 private:
     int laneHeight() const;
@@ -74,8 +89,10 @@ private:
     int visibleLanes() const;
     double xFor(qint64 ms) const;
     qint64 msAt(double x) const;
-    qint64 rightEdgeMs() const;
+    qint64 now() const;
     void clampFirstLane();
+    void noteEvents(int index);
+    void updateEmptyNotice();
     QList<int> entriesInLane(int lane) const;
     void rebuildDevices();
     void drawMark(QPainter &p, const Mark &mark, QPointF at) const;
@@ -95,6 +112,11 @@ private:
     int m_dragFirstLane = 0;
     bool m_dragging = false;
     QTimer m_tick;
+    qint64 m_lastEventMs = 0; // the newest mark of any message
+    std::function<qint64()> m_clock;
+    QWidget *m_empty = nullptr; // says why nothing shows, and offers Fit
+    QLabel *m_emptyText = nullptr;
+    QPushButton *m_emptyFit = nullptr;
 };
 
 } // namespace ccs::ui

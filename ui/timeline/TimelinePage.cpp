@@ -40,12 +40,15 @@ TimelinePage::TimelinePage(QWidget *parent)
     zoomOut->setAccessibleName(tr("Zoom out"));
     auto fit = new QToolButton(this);
     fit->setText(tr("Fit"));
+    fit->setObjectName(QStringLiteral("timelineFit"));
     fit->setToolTip(tr("Show every message (0)"));
+    fit->setAccessibleName(tr("Fit: show every message"));
     m_follow->setObjectName(QStringLiteral("timelineFollow"));
     m_follow->setText(tr("Live"));
     m_follow->setCheckable(true);
     m_follow->setChecked(true);
-    m_follow->setToolTip(tr("Keep the present in view (Home). Dragging or zooming away pauses it."));
+    m_follow->setToolTip(tr("Keep the newest events in view (Home). Dragging or zooming away pauses it."));
+    m_follow->setAccessibleName(tr("Live: follow the newest events"));
     const QPalette pal = palette();
     auto glyph = [&](MessageState s, const QString &g, const QString &label) {
         return QStringLiteral("<span style='color:%1'>%2</span>&nbsp;%3")
@@ -57,7 +60,8 @@ TimelinePage::TimelinePage(QWidget *parent)
         glyph(MessageState::RetryWaiting, QStringLiteral("▲"), tr("retry")),
         glyph(MessageState::Nacked, QStringLiteral("✕"), tr("NACK")),
         glyph(MessageState::Delivered, QStringLiteral("⬤"), tr("receipt"))}
-                          .join(QStringLiteral("&nbsp;&nbsp;&nbsp;")));
+                          .join(QStringLiteral("&nbsp;&nbsp; ")));
+    m_legend->setWordWrap(true); // wraps in a narrow window instead of widening it
     m_legend->setToolTip(tr("Wheel zooms, drag pans, Shift+wheel scrolls lanes, hover shows exact times"));
     bar->addWidget(m_lanes);
     bar->addWidget(zoomIn);
@@ -65,14 +69,21 @@ TimelinePage::TimelinePage(QWidget *parent)
     bar->addWidget(fit);
     bar->addWidget(m_follow);
     bar->addSpacing(12);
-    bar->addWidget(m_legend);
-    bar->addStretch();
+    bar->addWidget(m_legend, 1); // all the room there is, so it wraps only when it must
     layout->addLayout(bar);
     layout->addWidget(m_timeline, 1);
     m_latency->setObjectName(QStringLiteral("latencyLabel"));
     m_latency->setContentsMargins(8, 2, 8, 6);
     m_latency->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_latency->setWordWrap(true);
     layout->addWidget(m_latency);
+
+    // The bar first, then the timeline, as they read.
+    setTabOrder(m_lanes, zoomIn);
+    setTabOrder(zoomIn, zoomOut);
+    setTabOrder(zoomOut, fit);
+    setTabOrder(fit, m_follow);
+    setTabOrder(m_follow, m_timeline);
 
     connect(m_lanes, &QComboBox::currentIndexChanged, this,
         [this] { m_timeline->setLanes(ReceiptTimeline::Lanes(m_lanes->currentData().toInt())); });
@@ -131,7 +142,7 @@ void TimelinePage::updateLatencies()
             .arg(what, formatLatency(p.p50), formatLatency(p.p90), formatLatency(p.p99),
                 formatCount(p.samples));
     };
-    m_latency->setText(line(tr("ACK latency"), ack) + QStringLiteral("&nbsp;&nbsp;&nbsp;&nbsp;")
+    m_latency->setText(line(tr("ACK latency"), ack) + QStringLiteral("&nbsp;&nbsp;&nbsp; ")
         + line(tr("Delivery latency"), delivery));
 }
 
