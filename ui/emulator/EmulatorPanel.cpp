@@ -92,7 +92,7 @@ EmulatorPanel::EmulatorPanel(QWidget *parent)
     deviceButtons->addWidget(m_compose, 1, 0);
     layout->addLayout(deviceButtons);
     auto topicsRow = new QHBoxLayout;
-    auto topicsLabel = new QLabel(tr("&Topics"), this);
+    auto topicsLabel = new QLabel(tr("Topic&s"), this);
     topicsLabel->setBuddy(m_topics);
     m_topics->setObjectName(QStringLiteral("deviceTopicsEdit"));
     m_topics->setAccessibleName(tr("Topics the selected device subscribes to"));
