@@ -156,6 +156,7 @@ public:
     QTimer upstreamRateTimer;
     QTimer dropTimer;
     QTimer drainTimer;
+    QTimer heldExpiryTimer; // runs while a device holds messages: drops those whose TTL ran out
 
     qint64 now() const { return clock.elapsed(); }
     DeviceState *device(const QString &token)
@@ -213,6 +214,7 @@ public:
         const QString &description, bool countsPending = true);
     void flushAnswers(int connectionId);
     void offerToDevice(DeviceState &device, const Delivery &delivery);
+    void expireHeld();
     void deliverToDevice(DeviceState &device, const Delivery &delivery);
     bool takeTopicSlot(const QString &topic);
     void setDelivery(const QString &messageId, const QString &delivery);
@@ -688,9 +690,36 @@ void EmulatorServer::Private::offerToDevice(DeviceState &dev, const Delivery &de
     }
     dev.held.push_back(held);
     dev.status.held = int(dev.held.size());
+    if (!heldExpiryTimer.isActive())
+        heldExpiryTimer.start(1000);
     ++counters.messagesHeld;
     setDelivery(held.messageId, QStringLiteral("held"));
     scheduleDevicesChanged();
+}
+
+// A held message whose time_to_live runs out is dropped then, not only when
+// its device comes back, so the record and the counters show it at once.
+void EmulatorServer::Private::expireHeld()
+{
+    const qint64 t = now();
+    bool anyHeld = false;
+    for (DeviceState &dev : devices) {
+        const auto expired = std::remove_if(dev.held.begin(), dev.held.end(), [&](const Delivery &m) {
+            if (t < m.expiresAtMs)
+                return false;
+            ++counters.messagesExpired;
+            setDelivery(m.messageId, QStringLiteral("expired"));
+            return true;
+        });
+        if (expired != dev.held.end()) {
+            dev.held.erase(expired, dev.held.end());
+            dev.status.held = int(dev.held.size());
+            scheduleDevicesChanged();
+        }
+        anyHeld = anyHeld || !dev.held.empty();
+    }
+    if (!anyHeld)
+        heldExpiryTimer.stop();
 }
 
 void EmulatorServer::Private::deliverToDevice(DeviceState &dev, const Delivery &delivery)
@@ -942,6 +971,7 @@ EmulatorServer::EmulatorServer(QObject *parent)
     QObject::connect(&d->upstreamRateTimer, &QTimer::timeout, this, [this] { d->spontaneousUpstream(); });
     QObject::connect(&d->dropTimer, &QTimer::timeout, this, &EmulatorServer::dropConnections);
     QObject::connect(&d->drainTimer, &QTimer::timeout, this, &EmulatorServer::drainConnections);
+    QObject::connect(&d->heldExpiryTimer, &QTimer::timeout, this, [this] { d->expireHeld(); });
 }
 
 EmulatorServer::~EmulatorServer()
@@ -949,6 +979,7 @@ EmulatorServer::~EmulatorServer()
     d->upstreamRateTimer.stop();
     d->dropTimer.stop();
     d->drainTimer.stop();
+    d->heldExpiryTimer.stop();
     // Streams are QObject children; keep their signals from reaching a half-destroyed server.
     for (auto &[id, c] : d->connections)
         QObject::disconnect(c->stream, nullptr, this, nullptr);
@@ -1008,6 +1039,7 @@ void EmulatorServer::stop()
     d->upstreamRateTimer.stop();
     d->dropTimer.stop();
     d->drainTimer.stop();
+    d->heldExpiryTimer.stop();
     if (d->server) {
         d->server->close();
         d->server.reset();

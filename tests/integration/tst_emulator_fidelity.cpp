@@ -405,7 +405,9 @@ void TestEmulatorFidelity::heldMessageExpiresWithoutReceipt()
     c.sendJson({{"to", "dev-3"}, {"message_id", "long"}, {"time_to_live", 600},
         {"delivery_receipt_requested", true}});
     QVERIFY(c.waitFor([&] { return matching(c, isAck).size() == 2; }));
-    QTest::qWait(1100); // the one-second time_to_live runs out while the device is away
+    // The one-second time_to_live runs out while the device is away: dropped then.
+    QTRY_COMPARE_WITH_TIMEOUT(downstream(server, "short").delivery, QStringLiteral("expired"), 10000);
+    QCOMPARE(device(server, "dev-3").held, 1);
     server->setDeviceOnline(QStringLiteral("dev-3"), true);
     QVERIFY(c.waitForGcm(isReceipt));
     QTest::qWait(300);
