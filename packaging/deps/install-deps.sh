@@ -34,7 +34,7 @@ PACKAGES=(
     # tests: a real Secret Service in a private D-Bus session (ctest -L keychain):
     # dbus-run-session and dbus-send, the gnome-keyring daemon, libsecret (which
     # QtKeychain loads) and secret-tool to read back what was stored
-    dbus dbus-bin gnome-keyring libsecret-1-0 libsecret-tools
+    dbus dbus-bin dbus-daemon gnome-keyring libsecret-1-0 libsecret-tools
     # the apt source fetch of QXmpp
     xz-utils ca-certificates
 )
