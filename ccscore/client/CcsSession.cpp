@@ -147,6 +147,10 @@ public:
         } else if (isTerminal(to)) {
             queuedAtSteady.remove(index);
             inFlightSince.remove(index);
+            // Deadlines of finished messages stay in the schedule until they fall due (four
+            // weeks by default): rebuilt from the live ones when they are most of it.
+            if (expiries.size() > 1024 && expiries.size() > 2 * queuedAtSteady.size())
+                rebuildExpiries();
         } else if (to == MessageState::Queued) {
             // Back from a connection that ended after its deadline passed: expire it now,
             // connected or not (its deadline left the schedule while it was in flight).
@@ -156,6 +160,15 @@ public:
                 armTtlTimer();
             }
         }
+    }
+
+    void rebuildExpiries()
+    {
+        expiries.clear();
+        for (auto it = queuedAtSteady.cbegin(); it != queuedAtSteady.cend(); ++it)
+            if (const auto deadline = ttlDeadline(it.key()))
+                expiries.schedule(*deadline + 1, it.key());
+        armTtlTimer();
     }
 
     void armTtlTimer()

@@ -281,6 +281,30 @@ private Q_SLOTS:
             real.ledger()->find(oneSecond.messageId)->state, MessageState::Expired, 30000);
     }
 
+    // Deadlines of finished messages are dropped from the schedule in bulk: the ones
+    // still waiting keep theirs.
+    void timeToLiveSurvivesManyFinishedMessages()
+    {
+        TestEmulator emu;
+        CCS_START_EMULATOR(emu);
+        ManualClock clock;
+        CcsSession session;
+        session.setClock(&clock);
+        CCS_OPEN_SESSION(session, emu.clientSettings());
+        for (int i = 0; i < 3000; ++i)
+            QVERIFY(session.send(downstream()));
+        QTRY_COMPARE_WITH_TIMEOUT(ackedCount(session.ledger()), 3000, 60000);
+        session.close();
+        QTRY_COMPARE_WITH_TIMEOUT(session.state(), SessionState::Disconnected, 30000);
+        DownstreamMessage m = downstream();
+        m.timeToLive = 5;
+        QVERIFY(session.send(m));
+        clock.advance(5000);
+        QCOMPARE(session.ledger()->find(m.messageId)->state, MessageState::Queued);
+        clock.advance(1);
+        QCOMPARE(session.ledger()->find(m.messageId)->state, MessageState::Expired);
+    }
+
     // A message waiting out a back-off expires at its deadline even if the retry would
     // come later (the retry is never sent), with no connection needed.
     void timeToLiveExpiresWhileWaitingToRetry()
