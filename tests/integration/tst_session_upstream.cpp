@@ -127,13 +127,13 @@ private Q_SLOTS:
         settings.pinnedCertificates = {cert.certificate};
         CcsSession session;
         QSignalSpy inbox(&session, &CcsSession::upstreamReceived);
-        QSignalSpy duplicates(&session, &CcsSession::duplicateReceived);
+        QSignalSpy copies(&session, &CcsSession::duplicateReceived);
         QVERIFY(session.send(downstream(QStringLiteral("dev-1"), QStringLiteral("down-1"))));
         session.setSettings(settings);
         session.open();
 
         QTRY_COMPARE_WITH_TIMEOUT(inbox.count(), 2, 30000);
-        QTRY_COMPARE_WITH_TIMEOUT(duplicates.count(), 1, 30000);
+        QTRY_COMPARE_WITH_TIMEOUT(copies.count(), 1, 30000);
         QCOMPARE(server.connections(), 2);
         // The first copy reached the inbox, from connection 1; the new message from connection 2.
         const UpstreamMessage first = inbox.at(0).at(0).value<UpstreamMessage>();
@@ -145,7 +145,7 @@ private Q_SLOTS:
         QCOMPARE(second.messageId, QStringLiteral("up-2"));
         QVERIFY(inbox.at(1).at(1).toInt() != firstConnection);
         // The copy on connection 2 was recognised as the same message: its id, seen twice.
-        const QList<QVariant> duplicate = duplicates.at(0);
+        const QList<QVariant> duplicate = copies.at(0);
         QVERIFY(std::any_of(duplicate.cbegin(), duplicate.cend(),
             [](const QVariant &v) { return v.toString().contains(QLatin1String("up-1")); }));
         QVERIFY(std::any_of(duplicate.cbegin(), duplicate.cend(),
