@@ -5,6 +5,7 @@
 #include "DeduplicationSet.h"
 #include "ReconnectBackoff.h"
 #include "RetrySchedule.h"
+#include "SessionClock.h"
 #include "protocol/JsonCodec.h"
 #include "protocol/MessageIdGenerator.h"
 
@@ -22,6 +23,8 @@ Q_LOGGING_CATEGORY(lcCcsCore, "ccs.core")
 namespace ccs {
 
 namespace {
+// The wall clock: for what is shown and exported (and the de-duplication record).
+// Deadlines and durations use the session's monotonic clock (Private::steadyMs).
 qint64 nowMs()
 {
     return QDateTime::currentMSecsSinceEpoch();
@@ -45,16 +48,24 @@ public:
     {
         retryTimer.setSingleShot(true);
         reconnectTimer.setSingleShot(true);
+        ttlTimer.setSingleShot(true);
         QObject::connect(&retryTimer, &QTimer::timeout, q, [this] { onRetryTimer(); });
+        QObject::connect(&ttlTimer, &QTimer::timeout, q, [this] { onTtlTimer(); });
+        useClock(&steadyClock);
         QObject::connect(&reconnectTimer, &QTimer::timeout, q, [this] { ensureConnections(); });
         QObject::connect(&answerTimer, &QTimer::timeout, q, [this] { checkAnswers(); });
         // A held receipt belongs to its ledger row; it goes when the row can no longer be ACKed.
         QObject::connect(ledger, &MessageLedger::cleared, q, [this] {
             earlyReceipts.clear();
             wire.clear();
+            queuedAtSteady.clear();
+            inFlightSince.clear();
+            expiries.clear();
+            ttlTimer.stop();
         });
         QObject::connect(
             ledger, &MessageLedger::entryChanged, q, [this](int index, MessageState, MessageState to) {
+                noteTransition(index, to);
                 if (!isTerminal(to))
                     return;
                 wire.remove(index); // it will not be written again
@@ -73,6 +84,14 @@ public:
     QTimer retryTimer;
     QTimer reconnectTimer;
     QTimer answerTimer; // repeating while open: see checkAnswers()
+    QTimer ttlTimer; // the next time_to_live deadline of a message not in flight
+    SteadyClock steadyClock;
+    SessionClock *clock = nullptr; // steadyClock unless a test set another
+    QMetaObject::Connection clockConnection;
+    // Monotonic times (clock) per ledger index, for deadlines; the ledger's own times are wall-clock.
+    QHash<int, qint64> queuedAtSteady; // when send() accepted it: time_to_live counts from here
+    QHash<int, qint64> inFlightSince; // when it was last written: the answer timeout counts from here
+    RetrySchedule expiries; // time_to_live deadlines (+1 ms), earliest first
     QHash<int, QString> earlyReceipts; // ledger index -> message_status of a receipt that came before the ACK
     // ledger index -> the JSON that goes on the wire, serialized once by send() (where it was
     // validated) and written by pump() as often as the message is sent, until it is terminal
@@ -86,6 +105,102 @@ public:
     bool open = false;
     bool stopped = false; // an error the user must fix (credentials, certificate)
     bool everConnected = false;
+
+    qint64 steadyMs() const { return clock->nowMs(); }
+
+    void useClock(SessionClock *next)
+    {
+        QObject::disconnect(clockConnection);
+        clock = next;
+        // A clock moved by hand (tests): whatever fell due meanwhile happens now.
+        clockConnection = QObject::connect(clock, &SessionClock::advanced, q, [this] {
+            onTtlTimer();
+            onRetryTimer();
+            checkAnswers();
+        });
+    }
+
+    // time_to_live counts from when send() accepted the message, on the monotonic clock.
+    // 0 means "now or never" (as CCS has it): no deadline while it waits for its first
+    // write (CCS's "now" is when it gets it), and never a retry after a NACK.
+    std::optional<qint64> ttlDeadline(int index) const
+    {
+        const qint64 ttl = ledger->at(index).message.effectiveTimeToLive();
+        if (ttl <= 0)
+            return std::nullopt;
+        return queuedAtSteady.value(index, steadyMs()) + ttl * 1000;
+    }
+
+    void noteQueued(int index)
+    {
+        queuedAtSteady.insert(index, steadyMs());
+        if (const auto deadline = ttlDeadline(index)) {
+            expiries.schedule(*deadline + 1, index); // expired once the deadline has passed
+            armTtlTimer();
+        }
+    }
+
+    void noteTransition(int index, MessageState to)
+    {
+        if (to == MessageState::InFlight) {
+            inFlightSince.insert(index, steadyMs());
+        } else if (isTerminal(to)) {
+            queuedAtSteady.remove(index);
+            inFlightSince.remove(index);
+            // Deadlines of finished messages stay in the schedule until they fall due (four
+            // weeks by default): rebuilt from the live ones when they are most of it.
+            if (expiries.size() > 1024 && expiries.size() > 2 * queuedAtSteady.size())
+                rebuildExpiries();
+        } else if (to == MessageState::Queued) {
+            // Back from a connection that ended after its deadline passed: expire it now,
+            // connected or not (its deadline left the schedule while it was in flight).
+            const auto deadline = ttlDeadline(index);
+            if (deadline && steadyMs() > *deadline) {
+                expiries.schedule(*deadline + 1, index);
+                armTtlTimer();
+            }
+        }
+    }
+
+    void rebuildExpiries()
+    {
+        expiries.clear();
+        for (auto it = queuedAtSteady.cbegin(); it != queuedAtSteady.cend(); ++it)
+            if (const auto deadline = ttlDeadline(it.key()))
+                expiries.schedule(*deadline + 1, it.key());
+        armTtlTimer();
+    }
+
+    void armTtlTimer()
+    {
+        const auto next = expiries.nextDueMs();
+        if (!next) {
+            ttlTimer.stop();
+            return;
+        }
+        const qint64 wait = std::max<qint64>(0, *next - steadyMs());
+        if (!ttlTimer.isActive() || ttlTimer.remainingTime() > wait)
+            ttlTimer.start(int(std::min<qint64>(wait, 24 * 3600 * 1000)));
+    }
+
+    // Messages whose time_to_live ran out while queued or waiting to retry expire on
+    // time, whether or not a connection is up. One in flight is the server's to answer.
+    void onTtlTimer()
+    {
+        const std::vector<int> due = expiries.takeDue(steadyMs());
+        for (const int index : due) {
+            if (index >= ledger->size())
+                continue;
+            const MessageState state = ledger->at(index).state;
+            if (state == MessageState::Queued)
+                ledger->transition(
+                    index, MessageState::Expired, 0, QStringLiteral("time_to_live ran out in the queue"));
+            else if (state == MessageState::RetryWaiting)
+                ledger->transition(index, MessageState::Expired, 0,
+                    QStringLiteral("time_to_live ran out while waiting to retry"));
+        }
+        armTtlTimer();
+    }
 
     bool trafficWanted() const
     {
@@ -171,7 +286,7 @@ public:
         if (queue.empty())
             return;
         const int window = effectiveWindow(settings);
-        const qint64 now = nowMs();
+        const qint64 now = steadyMs();
         for (const auto &c : connections) {
             if (!c->isAuthenticated() || c->draining)
                 continue;
@@ -181,8 +296,7 @@ public:
                 const LedgerEntry &entry = ledger->at(index);
                 if (entry.state != MessageState::Queued)
                     continue; // cancelled while queued
-                const qint64 ttl = entry.message.effectiveTimeToLive();
-                if (ttl > 0 && now > entry.queuedAtMs + ttl * 1000) {
+                if (const auto deadline = ttlDeadline(index); deadline && now > *deadline) {
                     ledger->transition(
                         index, MessageState::Expired, 0, QStringLiteral("time_to_live ran out in the queue"));
                     continue;
@@ -289,8 +403,12 @@ public:
         } else {
             const int attempt = ++entry.retries;
             const qint64 delay = NackCatalogue::retryDelay(retryClass, attempt).count();
-            const qint64 due = nowMs() + delay;
-            if (due >= deadline(entry)) { // a retry at the deadline would be too late
+            const qint64 due = steadyMs() + delay;
+            const auto deadline = ttlDeadline(index);
+            if (!deadline) { // time_to_live 0: now or never
+                ledger->transition(index, MessageState::Expired, c->id(),
+                    QStringLiteral("%1: time_to_live 0 (now or never) allows no retry").arg(code));
+            } else if (due >= *deadline) { // a retry at the deadline would be too late
                 ledger->transition(index, MessageState::Expired, c->id(),
                     QStringLiteral("%1: a retry in %2 ms would outlive time_to_live").arg(code).arg(delay));
             } else {
@@ -303,11 +421,6 @@ public:
         pump();
     }
 
-    static qint64 deadline(const LedgerEntry &entry)
-    {
-        return entry.queuedAtMs + entry.message.effectiveTimeToLive() * 1000;
-    }
-
     void armRetryTimer()
     {
         const auto next = retries.nextDueMs();
@@ -315,14 +428,14 @@ public:
             retryTimer.stop();
             return;
         }
-        const qint64 wait = std::max<qint64>(0, *next - nowMs());
+        const qint64 wait = std::max<qint64>(0, *next - steadyMs());
         if (!retryTimer.isActive() || retryTimer.remainingTime() > wait)
             retryTimer.start(int(std::min<qint64>(wait, 24 * 3600 * 1000)));
     }
 
     void onRetryTimer()
     {
-        const std::vector<int> due = retries.takeDue(nowMs());
+        const std::vector<int> due = retries.takeDue(steadyMs());
         // Pushed to the front in due order: they have waited longest.
         for (auto it = due.rbegin(); it != due.rend(); ++it) {
             const int index = *it;
@@ -425,7 +538,9 @@ public:
     // connection is ended, and what was pending on it is sent again on a new one, at once.
     void checkAnswers()
     {
-        const qint64 now = nowMs();
+        if (settings.answerTimeoutMs <= 0 || !open)
+            return;
+        const qint64 now = steadyMs();
         for (const auto &c : connections) {
             if (!c->isAuthenticated() || c->pending.isEmpty())
                 continue;
@@ -433,10 +548,11 @@ public:
             QString oldestId;
             for (auto it = c->pending.cbegin(); it != c->pending.cend(); ++it) {
                 const LedgerEntry &entry = ledger->at(*it);
-                if (entry.state != MessageState::InFlight || entry.history.isEmpty())
+                if (entry.state != MessageState::InFlight)
                     continue; // no longer waiting (cancelled or answered some other way)
-                if (entry.history.last().atMs < oldest) {
-                    oldest = entry.history.last().atMs;
+                const qint64 since = inFlightSince.value(*it, now);
+                if (since < oldest) {
+                    oldest = since;
                     oldestId = it.key();
                 }
             }
@@ -615,6 +731,18 @@ const ConnectionSettings &CcsSession::settings() const
     return d->settings;
 }
 
+void CcsSession::setClock(SessionClock *clock)
+{
+    d->useClock(clock ? clock : &d->steadyClock);
+    d->armRetryTimer();
+    d->armTtlTimer();
+}
+
+SessionClock *CcsSession::clock() const
+{
+    return d->clock;
+}
+
 void CcsSession::open()
 {
     if (d->open && !d->stopped)
@@ -709,6 +837,7 @@ bool CcsSession::send(const DownstreamMessage &message, ValidationFailure *failu
         return false;
     }
     d->wire.insert(index, json::serialize(object));
+    d->noteQueued(index);
     d->queue.push_back(index);
     d->pump();
     return true;

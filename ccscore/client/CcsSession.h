@@ -10,6 +10,8 @@
 
 namespace ccs {
 
+class SessionClock;
+
 // One app server's session with CCS: its connections, the send queue, the
 // 100-message windows, ACKs of upstream messages and receipts, retries,
 // reconnects, de-duplication and the ledger. The GUI and ccsctl are views of it.
@@ -23,6 +25,12 @@ public:
 
     void setSettings(const ConnectionSettings &settings);
     const ConnectionSettings &settings() const;
+
+    // The monotonic clock of retry due times, time_to_live deadlines and the answer
+    // timeout (default: the system's steady clock). Tests pass a ManualClock. Not
+    // owned; set it before the first send(); nullptr restores the default.
+    void setClock(SessionClock *clock);
+    SessionClock *clock() const;
 
     void open(); // connects settings().connectionCount connections
     void close(); // closes all; queued messages stay queued (in-flight ones go back to the queue)

@@ -139,6 +139,10 @@ SecretResult resultOf(QKeychain::Job *j, int timeoutMs, const QString &profile, 
     } else if (j->error() == QKeychain::EntryNotFound) {
         result.status = SecretResult::Status::NotFound;
         result.error = QStringLiteral("No API key is stored for \"%1\".").arg(profile);
+    } else if (j->error() == QKeychain::AccessDenied) {
+        // A locked collection (or a refused unlock prompt): no use to anyone this session.
+        result.status = SecretResult::Status::Unavailable;
+        result.error = QStringLiteral("The keychain is locked or refused access (%1).").arg(j->errorString());
     } else if (isUnavailable(j->error())) {
         result = unavailableResult(j->errorString());
     } else {

@@ -31,6 +31,10 @@ PACKAGES=(
     qtkeychain-qt6-dev libssl-dev openssl
     # tests: offscreen/xvfb GUI runs, the third-party CCS client, fonts for screenshots
     xvfb xauth python3-slixmpp fonts-dejavu-core
+    # tests: a real Secret Service in a private D-Bus session (ctest -L keychain):
+    # dbus-run-session and dbus-send, the gnome-keyring daemon, libsecret (which
+    # QtKeychain loads) and secret-tool to read back what was stored
+    dbus dbus-bin dbus-daemon gnome-keyring libsecret-1-0 libsecret-tools
     # the apt source fetch of QXmpp
     xz-utils ca-certificates
 )

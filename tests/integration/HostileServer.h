@@ -118,6 +118,7 @@ struct HostileScript {
     QList<QByteArray> mechanisms = {"PLAIN"};
     QByteArray onConnect; // written as soon as a client connects (a plain server greeting first)
     int chunkBytes = 0; // > 0: the hostile bytes go out in pieces of this size, 1 ms apart
+    QByteArray whenBound; // written on every behaving connection right after its bind result
 };
 
 class HostileServer : public QObject
@@ -358,6 +359,8 @@ private:
                 "<iq type='result' id='" + id.toUtf8()
                     + "'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>123456789012@gcm.googleapis.com/"
                       "ccs-admin</jid></bind></iq>");
+            if (!c.hostile && !m_script.whenBound.isEmpty())
+                write(c, m_script.whenBound);
             return;
         }
         default: {

@@ -10,7 +10,10 @@
 #include <QProcess>
 #include <QTemporaryDir>
 
+#include <csignal>
 #include <functional>
+#include <signal.h>
+#include <sys/types.h>
 
 using namespace ccs;
 using namespace ccs::test;
@@ -433,6 +436,66 @@ private Q_SLOTS:
                 environment());
         QVERIFY2(r.exitCode == 0, r.err.constData());
         QCOMPARE(r.named(QStringLiteral("ack")).size(), 1);
+    }
+
+    // Ctrl+C: ccsctl stops with a summary that accounts for every accepted message
+    // (what had no answer yet is reported as unanswered, not dropped), and exits 1
+    // for send (not everything was ACKed); listen without --count exits 0.
+    void interruptedSendSummarizesAndExitsOne()
+    {
+        emulator::EmulatorConfig config = TestEmulator::defaultConfig();
+        config.faults.ackDelayMs = 600000; // nothing is answered before the interrupt
+        TestEmulator emu(config);
+        CCS_START_EMULATOR(emu);
+        const Run r
+            = run(QStringList {QStringLiteral("send"), QStringLiteral("--json"), QStringLiteral("--to"),
+                      QStringLiteral("dev-1"), QStringLiteral("--count"), QStringLiteral("5")}
+                    + connectionArgs(emu),
+                environment(), [](QProcess &process) {
+                    // Once all five are on the wire, as a user pressing Ctrl+C would.
+                    QVERIFY(QTest::qWaitFor(
+                        [&] { return process.peek(1 << 20).count("\"event\":\"sent\"") == 5; }, 30000));
+                    QCOMPARE(::kill(pid_t(process.processId()), SIGINT), 0);
+                });
+        QVERIFY2(r.finished, r.err.constData());
+        QCOMPARE(r.exitCode, 1);
+        verifyEventShape(r);
+        const QJsonObject summary = r.events.constLast();
+        QCOMPARE(summary.value(QStringLiteral("exit_code")).toInt(), 1);
+        QCOMPARE(summary.value(QStringLiteral("accepted")).toInt(), 5);
+        QCOMPARE(summary.value(QStringLiteral("unanswered")).toInt(), 5);
+        int accounted = 0;
+        for (const char *field : {"acked", "nacked", "expired", "failed", "unanswered"})
+            accounted += summary.value(QLatin1String(field)).toInt();
+        QCOMPARE(accounted, summary.value(QStringLiteral("accepted")).toInt());
+        QCOMPARE(r.named(QStringLiteral("queued")).size(), 5);
+        QCOMPARE(r.named(QStringLiteral("ack")).size(), 0);
+        QCOMPARE(emu.server()->counters().downstreamReceived, 5);
+    }
+
+    void interruptedListenExitsZero()
+    {
+        TestEmulator emu;
+        CCS_START_EMULATOR(emu);
+        const Run r
+            = run(QStringList {QStringLiteral("listen"), QStringLiteral("--json")} + connectionArgs(emu),
+                environment(), [&](QProcess &process) {
+                    QVERIFY(QTest::qWaitFor([&] { return emu.server()->openConnections() == 1; }, 30000));
+                    QVERIFY(!emu.server()
+                                 ->sendUpstream(QStringLiteral("dev-2"), {{QStringLiteral("k"), 1}})
+                                 .isEmpty());
+                    QVERIFY(QTest::qWaitFor(
+                        [&] { return process.peek(1 << 20).contains("\"event\":\"upstream\""); }, 30000));
+                    QCOMPARE(::kill(pid_t(process.processId()), SIGINT), 0);
+                });
+        QVERIFY2(r.finished, r.err.constData());
+        QCOMPARE(r.exitCode, 0);
+        verifyEventShape(r);
+        const QJsonObject summary = r.events.constLast();
+        QCOMPARE(summary.value(QStringLiteral("upstream")).toInt(), 1);
+        QCOMPARE(summary.value(QStringLiteral("exit_code")).toInt(), 0);
+        // The message it received was ACKed before it stopped.
+        QTRY_COMPARE_WITH_TIMEOUT(emu.server()->counters().upstreamAcked, 1, 30000);
     }
 };
 

@@ -41,13 +41,13 @@ void TestEmulatorFlowControl::hundredPendingIsAllowed()
 {
     auto config = TestEmulator::defaultConfig();
     config.strictWindow = true;
-    config.faults.ackDelayMs = 800; // the whole burst arrives before the first answer
+    config.faults.ackDelayMs = 3000; // the whole burst is read before the first answer, loaded machine or not
     TestEmulator emu(config);
     QVERIFY(emu.isRunning());
     RawCcsClient c;
     QVERIFY(c.loginTo(emu));
     fill(c, 100);
-    QVERIFY(c.waitForGcmCount(100, 10000));
+    QVERIFY(c.waitForGcmCount(100, 60000));
     QCOMPARE(emu.server()->counters().maxPendingSeen, 100);
     QCOMPARE(emu.server()->counters().windowViolations, 0);
     QVERIFY(c.isConnected());
@@ -56,13 +56,13 @@ void TestEmulatorFlowControl::hundredPendingIsAllowed()
 void TestEmulatorFlowControl::pastHundredIsRecorded()
 {
     auto config = TestEmulator::defaultConfig();
-    config.faults.ackDelayMs = 800; // the whole burst arrives before the first answer
+    config.faults.ackDelayMs = 3000; // the whole burst is read before the first answer, loaded machine or not
     TestEmulator emu(config);
     QVERIFY(emu.isRunning());
     RawCcsClient c;
     QVERIFY(c.loginTo(emu));
     fill(c, 105);
-    QVERIFY(c.waitForGcmCount(105, 10000));
+    QVERIFY(c.waitForGcmCount(105, 60000));
     QCOMPARE(emu.server()->counters().windowViolations, 5);
     QCOMPARE(emu.server()->counters().maxPendingSeen, 105);
     QVERIFY(c.isConnected()); // lenient by default: recorded, not punished
@@ -72,16 +72,16 @@ void TestEmulatorFlowControl::strictModeDisconnects()
 {
     auto config = TestEmulator::defaultConfig();
     config.strictWindow = true;
-    config.faults.ackDelayMs = 800; // the whole burst arrives before the first answer
+    config.faults.ackDelayMs = 3000; // the whole burst is read before the first answer, loaded machine or not
     TestEmulator emu(config);
     QVERIFY(emu.isRunning());
     RawCcsClient c;
     QVERIFY(c.loginTo(emu));
     fill(c, 101);
-    QVERIFY(c.waitForDisconnected(10000));
+    QVERIFY(c.waitForDisconnected(60000));
     QCOMPARE(c.streamError(), QStringLiteral("policy-violation"));
     QCOMPARE(emu.server()->counters().windowViolations, 1);
-    QTRY_COMPARE_WITH_TIMEOUT(emu.server()->openConnections(), 0, 5000);
+    QTRY_COMPARE_WITH_TIMEOUT(emu.server()->openConnections(), 0, 30000);
 }
 
 void TestEmulatorFlowControl::upstreamStopsAtHundredUnacked()
@@ -165,7 +165,7 @@ void TestEmulatorFlowControl::acksFlowWhileWindowFull()
 {
     auto config = TestEmulator::defaultConfig();
     config.strictWindow = true;
-    config.faults.ackDelayMs = 500;
+    config.faults.ackDelayMs = 3000; // the window is still full when the ACK comes
     TestEmulator emu(config);
     QVERIFY(emu.isRunning());
     RawCcsClient c;
@@ -174,8 +174,8 @@ void TestEmulatorFlowControl::acksFlowWhileWindowFull()
     QVERIFY(c.waitForGcm([&](const QJsonObject &o) { return o.value("message_id") == id; }));
     fill(c, 100);
     c.ack("dev-3", id); // the 101st stanza, but an ACK: not counted in the window
-    QTRY_COMPARE_WITH_TIMEOUT(emu.server()->counters().upstreamAcked, 1, 5000);
-    QVERIFY(c.waitForGcmCount(101, 10000));
+    QTRY_COMPARE_WITH_TIMEOUT(emu.server()->counters().upstreamAcked, 1, 30000);
+    QVERIFY(c.waitForGcmCount(101, 60000));
     QCOMPARE(emu.server()->counters().windowViolations, 0);
     QVERIFY(c.isConnected());
 }

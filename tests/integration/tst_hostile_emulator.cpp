@@ -8,7 +8,6 @@
 #include "RawCcsClient.h"
 #include "TestEmulator.h"
 
-#include <QRegularExpression>
 #include <QSignalSpy>
 #include <QTest>
 
@@ -56,16 +55,17 @@ void TestHostileEmulator::hostileClient_data()
 {
     QTest::addColumn<int>("stage");
     QTest::addColumn<QByteArray>("bytes");
-    // "stream:REGEX" a stream error whose condition matches; "answer:REGEX" a NACK error code or
-    // "stanza-error"; "ignored": the stream keeps working; "closed": the emulator closes, any way.
+    // Exactly one outcome per case, the one the emulator must give: "stream:CONDITION" a stream
+    // error with that condition; "answer:CODE" a NACK with that error code, or "answer:stanza-error";
+    // "failure" a SASL failure; "ignored": the stream keeps working; "closed": the emulator closes.
     QTest::addColumn<QString>("expect");
 
     const QString wellFormed = QStringLiteral("stream:not-well-formed");
     // Before the stream
     QTest::newRow("pre-garbage") << int(AfterTls) << QByteArray("\x16\x03\x01garbage<<>>")
-                                 << QStringLiteral("stream:.+");
+                                 << QStringLiteral("stream:not-well-formed");
     QTest::newRow("pre-http") << int(AfterTls) << QByteArray("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-                              << QStringLiteral("stream:.+");
+                              << QStringLiteral("stream:not-well-formed");
     QTest::newRow("pre-wrong-namespace")
         << int(AfterTls) << QByteArray("<stream:stream xmlns:stream='urn:evil' xmlns='jabber:client'>")
         << QStringLiteral("stream:invalid-namespace");
@@ -112,10 +112,10 @@ void TestHostileEmulator::hostileClient_data()
     QTest::newRow("xml-control-char") << int(AfterLogin) << gcm("{\"a\":\"\x01\"}") << wellFormed;
     QTest::newRow("utf8-invalid") << int(AfterLogin)
                                   << gcm("{\"to\":\"dev-1\",\"message_id\":\"\xff\xfe\",\"data\":{}}")
-                                  << QStringLiteral("stream:not-well-formed|answer:.+|ignored");
+                                  << QStringLiteral("stream:not-well-formed");
     QTest::newRow("utf8-overlong") << int(AfterLogin)
                                    << gcm("{\"to\":\"dev-1\",\"message_id\":\"\xc0\xaf\",\"data\":{}}")
-                                   << QStringLiteral("stream:not-well-formed|answer:.+|ignored");
+                                   << QStringLiteral("stream:not-well-formed");
     // Size and nesting
     QTest::newRow("oversize-stanza") << int(AfterLogin)
                                      << gcm("{\"to\":\"dev-1\",\"message_id\":\"big\",\"data\":{\"k\":\""
@@ -136,43 +136,44 @@ void TestHostileEmulator::hostileClient_data()
         for (int i = 0; i < 5000; ++i)
             a += "a" + QByteArray::number(i) + "='x' ";
         return a;
-    }() + "/>" << QStringLiteral("ignored|stream:policy-violation");
+    }() + "/>" << QStringLiteral("ignored");
     // Entities
     QTest::newRow("entity-doctype") << int(AfterLogin)
                                     << QByteArray("<!DOCTYPE lol [<!ENTITY lol 'lol'>]>") + gcm("&lol;")
-                                    << QStringLiteral("stream:restricted-xml|stream:not-well-formed");
-    QTest::newRow("entity-undefined") << int(AfterLogin) << gcm("{\"a\":\"&foo;\"}")
-                                      << QStringLiteral("stream:restricted-xml|stream:not-well-formed");
+                                    << QStringLiteral("stream:restricted-xml");
+    QTest::newRow("entity-undefined")
+        << int(AfterLogin) << gcm("{\"a\":\"&foo;\"}") << QStringLiteral("stream:not-well-formed");
     QTest::newRow("entity-char-refs")
         << int(AfterLogin)
         << gcm("{\"to\":\"dev-1\",\"message_id\":\"cr\",\"data\":{\"k\":\"" + repeat("&#65;", 1000) + "\"}}")
         << QStringLiteral("ignored");
     // JSON and CCS fields
-    QTest::newRow("json-array") << int(AfterLogin) << gcm("[1,2,3]") << QStringLiteral("answer:.+");
-    QTest::newRow("json-truncated") << int(AfterLogin) << gcm("{\"to\":") << QStringLiteral("answer:.+");
-    QTest::newRow("json-empty") << int(AfterLogin) << gcm("") << QStringLiteral("answer:.+");
+    QTest::newRow("json-array") << int(AfterLogin) << gcm("[1,2,3]") << QStringLiteral("answer:stanza-error");
+    QTest::newRow("json-truncated") << int(AfterLogin) << gcm("{\"to\":")
+                                    << QStringLiteral("answer:stanza-error");
+    QTest::newRow("json-empty") << int(AfterLogin) << gcm("") << QStringLiteral("answer:stanza-error");
     QTest::newRow("json-deep") << int(AfterLogin) << gcm(repeat("[", 50000) + repeat("]", 50000))
-                               << QStringLiteral("answer:.+");
+                               << QStringLiteral("answer:stanza-error");
     QTest::newRow("type-to-number") << int(AfterLogin) << gcm("{\"to\":5,\"message_id\":\"t1\",\"data\":{}}")
-                                    << QStringLiteral("answer:.+");
+                                    << QStringLiteral("answer:INVALID_JSON");
     QTest::newRow("type-data-string")
         << int(AfterLogin) << gcm("{\"to\":\"dev-1\",\"message_id\":\"t2\",\"data\":\"x\"}")
-        << QStringLiteral("answer:.+");
+        << QStringLiteral("answer:INVALID_JSON");
     QTest::newRow("type-ttl-string") << int(AfterLogin)
                                      << gcm("{\"to\":\"dev-1\",\"message_id\":\"t3\",\"time_to_live\":\"1\"}")
-                                     << QStringLiteral("answer:.+");
+                                     << QStringLiteral("answer:INVALID_JSON");
     QTest::newRow("missing-message_id")
-        << int(AfterLogin) << gcm("{\"to\":\"dev-1\",\"data\":{}}") << QStringLiteral("answer:.+");
+        << int(AfterLogin) << gcm("{\"to\":\"dev-1\",\"data\":{}}") << QStringLiteral("answer:stanza-error");
     QTest::newRow("unknown-message_type")
         << int(AfterLogin) << gcm("{\"message_type\":\"bogus\",\"message_id\":\"t4\"}")
-        << QStringLiteral("answer:.+|ignored");
+        << QStringLiteral("ignored");
     QTest::newRow("ack-unknown-id") << int(
         AfterLogin) << gcm("{\"message_type\":\"ack\",\"message_id\":\"never\",\"to\":\"dev-1\"}")
                                     << QStringLiteral("answer:BAD_ACK");
     QTest::newRow("nack-from-client")
         << int(AfterLogin)
         << gcm("{\"message_type\":\"nack\",\"message_id\":\"never\",\"error\":\"BAD_ACK\"}")
-        << QStringLiteral("ignored|answer:.+");
+        << QStringLiteral("ignored");
     QTest::newRow("message-without-gcm")
         << int(AfterLogin) << QByteArray("<message id='n'><body>hi</body></message>")
         << QStringLiteral("ignored");
@@ -184,13 +185,13 @@ void TestHostileEmulator::hostileClient_data()
     QTest::newRow("auth-again")
         << int(AfterLogin)
         << QByteArray("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>AA==</auth>")
-        << QStringLiteral("stream:.+");
+        << QStringLiteral("stream:unsupported-stanza-type");
     QTest::newRow("unknown-top-level") << int(AfterLogin) << QByteArray("<frobnicate xmlns='jabber:client'/>")
                                        << QStringLiteral("stream:unsupported-stanza-type");
     QTest::newRow("second-stream-header")
         << int(AfterLogin)
         << QByteArray("<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>")
-        << QStringLiteral("stream:.+|ignored");
+        << QStringLiteral("stream:unsupported-stanza-type");
     QTest::newRow("close-mid-stanza")
         << int(AfterLogin) << QByteArray("<message id='m'><gcm xmlns='google:mobile:data'>{\"to\":")
         << QStringLiteral("closed");
@@ -235,8 +236,13 @@ void TestHostileEmulator::hostileClient()
             }
             return false;
         };
+        // A generous ceiling where an answer is expected (it returns as soon as one comes); a
+        // short one where none is, after which a probe must still be ACKed (so an answer that
+        // came late would fail the case, not pass it).
+        const bool quiet = expect == QLatin1String("ignored");
         (void)client.waitFor(
-            [&] { return !client.streamError().isEmpty() || !client.isConnected() || answered(); }, 5000);
+            [&] { return !client.streamError().isEmpty() || !client.isConnected() || answered(); },
+            quiet ? 3000 : 30000);
         QString outcome;
         if (!client.streamError().isEmpty()) {
             outcome = QStringLiteral("stream:") + client.streamError();
@@ -262,9 +268,7 @@ void TestHostileEmulator::hostileClient()
             outcome = acked ? QStringLiteral("ignored") : QStringLiteral("stuck");
         }
         qInfo() << "outcome:" << outcome << client.streamErrorText().left(120);
-        const QRegularExpression re(QStringLiteral("^(%1)$").arg(expect));
-        QVERIFY2(
-            re.match(outcome).hasMatch(), qPrintable(outcome + QStringLiteral(" does not match ") + expect));
+        QCOMPARE(outcome, expect);
         if (outcome.startsWith(QLatin1String("stream:")))
             QVERIFY(client.waitForDisconnected(5000));
     }

@@ -5,10 +5,13 @@
 
 #include "HostileServer.h"
 #include "SessionTestSupport.h"
+#include "client/ClientLog.h"
 #include "server/EmulatorAdminApi.h"
+#include "server/EmulatorStream.h"
 #include "storage/HistoryExport.h"
 #include "storage/ProfileStore.h"
 #include "storage/SecretStore.h"
+#include "storage/StorageLog.h"
 
 #include <QDirIterator>
 #include <QLoggingCategory>
@@ -18,6 +21,8 @@
 #include <QStandardPaths>
 #include <QTemporaryDir>
 
+#include <optional>
+
 using namespace ccs;
 using namespace ccs::test;
 
@@ -25,11 +30,32 @@ namespace {
 
 QtMessageHandler g_previousHandler = nullptr;
 QStringList g_log;
+constexpr auto kPlanted = "planted-line-7c41";
 
+QString levelName(QtMsgType type)
+{
+    switch (type) {
+    case QtDebugMsg:
+        return QStringLiteral("debug");
+    case QtInfoMsg:
+        return QStringLiteral("info");
+    case QtWarningMsg:
+        return QStringLiteral("warning");
+    case QtCriticalMsg:
+        return QStringLiteral("critical");
+    case QtFatalMsg:
+        return QStringLiteral("fatal");
+    }
+    return {};
+}
+
+// Every message of every category and level, as "category level text".
 void captureMessages(QtMsgType type, const QMessageLogContext &context, const QString &message)
 {
-    g_log.append(QString::fromLatin1(context.category ? context.category : "") + QLatin1Char(' ') + message);
-    if (type != QtDebugMsg && type != QtInfoMsg && g_previousHandler)
+    g_log.append(QString::fromLatin1(context.category ? context.category : "") + QLatin1Char(' ')
+        + levelName(type) + QLatin1Char(' ') + message);
+    if (type != QtDebugMsg && type != QtInfoMsg && g_previousHandler
+        && !message.contains(QLatin1String(kPlanted)))
         g_previousHandler(type, context, message);
 }
 
@@ -73,6 +99,7 @@ class TestSecrets : public QObject
 private Q_SLOTS:
     void initTestCase();
     void cleanupTestCase();
+    void captureSeesEveryCategoryAndLevel();
     void trafficAndLogsNeverHoldTheKey();
     void wrongKeyNeverEchoed();
     void settingsAndExportNeverHoldTheKey();
@@ -92,6 +119,49 @@ void TestSecrets::initTestCase()
 void TestSecrets::cleanupTestCase()
 {
     qInstallMessageHandler(g_previousHandler);
+}
+
+// The capture is only as good as what reaches it: a filter rule from the
+// environment (QT_LOGGING_RULES overrides setFilterRules) or a disabled level
+// would hide lines from the leak checks below. A line planted in every
+// category the product logs to, at every level, must come back.
+void TestSecrets::captureSeesEveryCategoryAndLevel()
+{
+    g_log.clear();
+    const QList<const QLoggingCategory *> categories {
+        &lcCcsCore(), &lcCcsXmpp(), &lcCcsServer(), &lcStorage()};
+    for (const QLoggingCategory *category : categories) {
+        QVERIFY2(category->isDebugEnabled(), category->categoryName());
+        const QString tag = QString::fromLatin1(category->categoryName());
+        QMessageLogger(nullptr, 0, nullptr, category->categoryName())
+            .debug("%s %s debug", kPlanted, category->categoryName());
+        QMessageLogger(nullptr, 0, nullptr, category->categoryName())
+            .info("%s %s info", kPlanted, category->categoryName());
+        QMessageLogger(nullptr, 0, nullptr, category->categoryName())
+            .warning("%s %s warning", kPlanted, category->categoryName());
+        QMessageLogger(nullptr, 0, nullptr, category->categoryName())
+            .critical("%s %s critical", kPlanted, category->categoryName());
+        // Through the product's own macros too (they test isXxxEnabled() first).
+        qCDebug(*category) << kPlanted << "macro" << tag << "debug";
+        qCInfo(*category) << kPlanted << "macro" << tag << "info";
+        qCWarning(*category) << kPlanted << "macro" << tag << "warning";
+    }
+    for (const QLoggingCategory *category : categories) {
+        const QString name = QString::fromLatin1(category->categoryName());
+        for (const QString &level : {QStringLiteral("debug"), QStringLiteral("info"),
+                 QStringLiteral("warning"), QStringLiteral("critical")}) {
+            const QString planted
+                = QStringLiteral("%1 %2 %3 %4").arg(name, level, QLatin1String(kPlanted), name);
+            QVERIFY2(g_log.contains(planted + QLatin1Char(' ') + level), qPrintable(planted));
+        }
+        for (const QString &level :
+            {QStringLiteral("debug"), QStringLiteral("info"), QStringLiteral("warning")}) {
+            const QString planted
+                = QStringLiteral("%1 %2 %3 macro \"%1\" %2").arg(name, level, QLatin1String(kPlanted));
+            QVERIFY2(g_log.contains(planted),
+                qPrintable(planted + QStringLiteral(" | ") + g_log.join(QLatin1Char('\n'))));
+        }
+    }
 }
 
 void TestSecrets::trafficAndLogsNeverHoldTheKey()
@@ -129,6 +199,14 @@ void TestSecrets::trafficAndLogsNeverHoldTheKey()
     for (const QString &line : std::as_const(traffic))
         QVERIFY2(leakIn(line.toUtf8(), forms).isEmpty(), qPrintable(line));
     QVERIFY(g_log.size() > 5); // the log did run
+    // ...at debug level too, in the session and in the connection: the lines a
+    // filter would hide first.
+    QVERIFY2(g_log.contains(QStringLiteral("ccs.core debug opening connection 1")),
+        qPrintable(g_log.join(QLatin1Char('\n'))));
+    QVERIFY(std::any_of(g_log.cbegin(), g_log.cend(), [](const QString &line) {
+        return line.startsWith(QLatin1String("ccs.xmpp debug connection"))
+            && line.endsWith(QLatin1String(" authenticated"));
+    }));
     for (const QString &line : std::as_const(g_log))
         QVERIFY2(leakIn(line.toUtf8(), forms).isEmpty(), qPrintable(line));
     QVERIFY(leakIn(session.lastErrorString().toUtf8(), forms).isEmpty());
@@ -179,15 +257,24 @@ void TestSecrets::settingsAndExportNeverHoldTheKey()
         QString error;
         QVERIFY2(profiles.save(p, &error), qPrintable(error));
         profiles.setLastProfile(p.name);
-        // The key goes to the default secret store: the keychain, or (headless, as here)
-        // its session-only fallback. Neither may write it to a settings file.
-        std::unique_ptr<storage::SecretStore> secrets = storage::SecretStore::createDefault();
-        bool written = false;
-        secrets->writeKey(p.name, key, this, [&](const storage::SecretResult &r) {
-            written = true;
-            QVERIFY(!r.error.contains(key));
-        });
-        QTRY_VERIFY_WITH_TIMEOUT(written, 30000);
+        // The key goes to the secret store as the window's default does when no keychain
+        // answers: a fallback that keeps it for the session. It may not reach a settings
+        // file. (Never the real keychain here: that is tst_keychain's, in a private
+        // D-Bus session, so no test touches the user's own keychain.)
+        auto primary = std::make_unique<storage::MemorySecretStore>();
+        primary->setSimulateUnavailable(true);
+        storage::FallbackSecretStore secrets(std::move(primary));
+        std::optional<storage::SecretResult> written;
+        secrets.writeKey(p.name, key, this, [&](const storage::SecretResult &r) { written = r; });
+        QTRY_VERIFY_WITH_TIMEOUT(written.has_value(), 30000);
+        QVERIFY(written->ok());
+        QVERIFY(written->sessionOnly);
+        QVERIFY(!written->error.isEmpty());
+        QVERIFY(!written->error.contains(key));
+        std::optional<storage::SecretResult> read;
+        secrets.readKey(p.name, this, [&](const storage::SecretResult &r) { read = r; });
+        QTRY_VERIFY_WITH_TIMEOUT(read.has_value(), 30000);
+        QCOMPARE(read->secret, key); // it was stored, just not on disk
     }
     const QByteArray files = allFilesUnder(dir.path())
         + allFilesUnder(QStandardPaths::writableLocation(QStandardPaths::GenericConfigLocation))

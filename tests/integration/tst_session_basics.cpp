@@ -1,6 +1,12 @@
 #include "SessionTestSupport.h"
 
+#include <QScopeGuard>
 #include <QSslKey>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 using namespace ccs;
 using namespace ccs::test;
@@ -200,12 +206,20 @@ private Q_SLOTS:
 
     void refusedConnectionBacksOff()
     {
-        quint16 port = 0;
-        {
-            TestEmulator emu; // a port that was free a moment ago and is closed now
-            CCS_START_EMULATOR(emu);
-            port = emu.port();
-        }
+        // A port that refuses for the whole test: bound to a socket that never listens, so
+        // no other process (tests run in parallel) can take it, as one could a just-freed port.
+        const int holder = ::socket(AF_INET, SOCK_STREAM, 0);
+        QVERIFY(holder >= 0);
+        const auto closeHolder = qScopeGuard([holder] { ::close(holder); });
+        sockaddr_in address {};
+        address.sin_family = AF_INET;
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        address.sin_port = 0;
+        QCOMPARE(::bind(holder, reinterpret_cast<sockaddr *>(&address), sizeof address), 0);
+        socklen_t length = sizeof address;
+        QCOMPARE(::getsockname(holder, reinterpret_cast<sockaddr *>(&address), &length), 0);
+        const quint16 port = ntohs(address.sin_port);
+        QVERIFY(port != 0);
         TestEmulator emu;
         CCS_START_EMULATOR(emu);
         ConnectionSettings settings = emu.clientSettings();

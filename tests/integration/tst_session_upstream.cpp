@@ -1,4 +1,7 @@
+#include "HostileServer.h"
 #include "SessionTestSupport.h"
+
+#include <algorithm>
 
 using namespace ccs;
 using namespace ccs::test;
@@ -170,6 +173,80 @@ private Q_SLOTS:
         QTRY_COMPARE_WITH_TIMEOUT(ackedCount(session.ledger()), 1, 10000);
         QVERIFY(recordById(emu.server()).value(m.messageId).connectionIds.constFirst() != drained);
         QCOMPARE(emu.server()->counters().badAcks, 0);
+    }
+
+    // CCS redelivers an upstream message whose ACK it did not get on the next
+    // connection. Here the copy comes on another connection, after a reconnect:
+    // a scripted server sends an upstream message on connection 1 and closes it;
+    // connection 2 gets the same message again (same device token `from`, same
+    // message_id), then a new one from the same device. Each copy is ACKed on its
+    // own connection; the inbox gets each message once, and the copy is counted.
+    void duplicateOnAnotherConnectionAfterReconnect()
+    {
+        TestCertificate cert;
+        QVERIFY(makeTestCertificate(goodCertificateNames(), -3600, 86400, &cert));
+        auto upstream = [](const QByteArray &id, const QByteArray &n) {
+            return "<message id='s-" + id
+                + "'><gcm xmlns='google:mobile:data'>{\"category\":\"com.example\","
+                  "\"data\":{\"n\":\""
+                + n + "\"},\"from\":\"dev-1\",\"message_id\":\"" + id + "\"}</gcm></message>";
+        };
+        HostileServer server;
+        server.setCertificate(cert.certificate, cert.key);
+        HostileScript script;
+        script.stage = HostileStage::AfterBind; // connection 1: once the downstream message is in
+        script.expectedMessages = 1;
+        script.bytes = upstream("up-1", "first copy");
+        script.ackAfter = true; // and its ACK, then the close
+        script.close = HostileClose::Graceful;
+        script.onlyFirstConnection = true;
+        script.whenBound = upstream("up-1", "second copy") + upstream("up-2", "new"); // connection 2
+        server.setScript(script);
+        QVERIFY(server.listen());
+
+        ConnectionSettings settings;
+        settings.host = QStringLiteral("127.0.0.1");
+        settings.port = server.port();
+        settings.senderId = QString::fromLatin1(TestEmulator::kSenderId);
+        settings.apiKey = QString::fromLatin1(TestEmulator::kApiKey);
+        settings.pinnedCertificates = {cert.certificate};
+        CcsSession session;
+        QSignalSpy inbox(&session, &CcsSession::upstreamReceived);
+        QSignalSpy copies(&session, &CcsSession::duplicateReceived);
+        QVERIFY(session.send(downstream(QStringLiteral("dev-1"), QStringLiteral("down-1"))));
+        session.setSettings(settings);
+        session.open();
+
+        QTRY_COMPARE_WITH_TIMEOUT(inbox.count(), 2, 30000);
+        QTRY_COMPARE_WITH_TIMEOUT(copies.count(), 1, 30000);
+        QCOMPARE(server.connections(), 2);
+        // The first copy reached the inbox, from connection 1; the new message from connection 2.
+        const UpstreamMessage first = inbox.at(0).at(0).value<UpstreamMessage>();
+        QCOMPARE(first.messageId, QStringLiteral("up-1"));
+        QCOMPARE(first.from, QStringLiteral("dev-1"));
+        QCOMPARE(first.data.value(QStringLiteral("n")).toString(), QStringLiteral("first copy"));
+        const int firstConnection = inbox.at(0).at(1).toInt();
+        const UpstreamMessage second = inbox.at(1).at(0).value<UpstreamMessage>();
+        QCOMPARE(second.messageId, QStringLiteral("up-2"));
+        QVERIFY(inbox.at(1).at(1).toInt() != firstConnection);
+        // The copy on connection 2 was recognised as the same message: its id, seen twice.
+        const QList<QVariant> duplicate = copies.at(0);
+        QVERIFY(std::any_of(duplicate.cbegin(), duplicate.cend(),
+            [](const QVariant &v) { return v.toString().contains(QLatin1String("up-1")); }));
+        QVERIFY(std::any_of(duplicate.cbegin(), duplicate.cend(),
+            [](const QVariant &v) { return v.typeId() == QMetaType::Int && v.toInt() == 2; }));
+        // Connection 2 got ACKs for both messages, the copy included (an ACK is valid only on
+        // the connection the message came on; connection 1's ACK may have met the close).
+        QTRY_VERIFY_WITH_TIMEOUT(
+            server.received().size() == 2 && server.received().at(1).contains("up-2"), 10000);
+        const QByteArray onSecond = server.received().at(1);
+        QVERIFY2(onSecond.contains("up-1"), onSecond.constData());
+        // The downstream message was ACKed on connection 1 and not lost either way.
+        QVERIFY(ackedCount(session.ledger()) == 1);
+        // Nothing else arrives late.
+        QTest::qWait(200);
+        QCOMPARE(inbox.count(), 2);
+        session.close();
     }
 
     void receiptsAreAckedWithTheirDr2Ids()

@@ -45,15 +45,15 @@ public:
     void setPinnedCertificate(const QSslCertificate &certificate);
     void setPeerVerifyName(const QString &name);
 
-    bool connectTls(const QString &host, quint16 port, int timeoutMs = 5000);
+    bool connectTls(const QString &host, quint16 port, int timeoutMs = 30000);
     // Sends the stream header and waits for the features.
-    bool openStream(const QString &domain = QStringLiteral("gcm.googleapis.com"), int timeoutMs = 5000);
+    bool openStream(const QString &domain = QStringLiteral("gcm.googleapis.com"), int timeoutMs = 30000);
     QStringList mechanisms() const { return m_mechanisms; } // from the first features
     QStringList features() const { return m_featureNames; } // names in the latest features
     // SASL PLAIN with authzid empty. True on <success/>; then restarts the stream.
-    bool authenticate(const QString &authcid, const QString &password, int timeoutMs = 5000);
+    bool authenticate(const QString &authcid, const QString &password, int timeoutMs = 30000);
     QString saslFailure() const { return m_saslFailure; } // "not-authorized", ...
-    bool bind(const QString &resource = QStringLiteral("raw"), int timeoutMs = 5000);
+    bool bind(const QString &resource = QStringLiteral("raw"), int timeoutMs = 30000);
     QString boundJid() const { return m_boundJid; }
     // All of the above: SENDER_ID@gcm.googleapis.com, bind. *error says which step failed.
     bool login(const QString &host, quint16 port, const QString &senderId, const QString &apiKey,
@@ -79,10 +79,10 @@ public:
     int gcmCount() const { return static_cast<int>(gcmMessages().size()); }
     // Waits until a gcm message satisfying pred arrives (or has arrived already).
     bool waitForGcm(const std::function<bool(const QJsonObject &)> &pred, QJsonObject *out = nullptr,
-        int timeoutMs = 5000);
-    bool waitForGcmCount(int count, int timeoutMs = 5000);
-    bool waitFor(const std::function<bool()> &condition, int timeoutMs = 5000);
-    bool waitForDisconnected(int timeoutMs = 5000);
+        int timeoutMs = 30000);
+    bool waitForGcmCount(int count, int timeoutMs = 30000);
+    bool waitFor(const std::function<bool()> &condition, int timeoutMs = 30000);
+    bool waitForDisconnected(int timeoutMs = 30000);
 
     bool isConnected() const;
     bool streamClosedByServer() const { return m_streamClosed; }

@@ -1,6 +1,7 @@
 // The window's models under QAbstractItemModelTester, and the storage they export through.
 #include "TestEmulator.h"
 #include "common/FollowingTableView.h"
+#include "connection/ProfileDialog.h"
 #include "emulator/DeviceModel.h"
 #include "inbox/InboxModel.h"
 #include "outbox/OutboxModel.h"
@@ -15,9 +16,13 @@
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
+#include <QLineEdit>
+#include <QPushButton>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
+
+#include <optional>
 
 using namespace ccs;
 using namespace ccs::ui;
@@ -339,9 +344,32 @@ void TestUiModels::profileStoreNeverStoresKeys()
     QCOMPARE(loaded->host, p.host);
     QCOMPARE(loaded->senderId, p.senderId);
     QCOMPARE(reopened.lastProfile(), p.name);
+    // A key entered with a profile (the Profiles dialog, as a user does) goes to the
+    // secret store; the settings file gets the profile and not the key.
+    const QString key = QStringLiteral("profile-key-4d9b2e7a61f0");
+    storage::MemorySecretStore secrets;
+    {
+        ui::ProfileDialog dialog(&reopened, &secrets);
+        dialog.selectProfile(p.name);
+        auto *apiKey = dialog.findChild<QLineEdit *>(QStringLiteral("profileApiKey"));
+        QVERIFY(apiKey);
+        QTest::keyClicks(apiKey, key);
+        QSignalSpy saved(&dialog, &ui::ProfileDialog::keySaved);
+        QVERIFY(dialog.saveCurrent());
+        QTRY_COMPARE_WITH_TIMEOUT(saved.count(), 1, 5000);
+    }
+    std::optional<storage::SecretResult> stored;
+    secrets.readKey(p.name, this, [&](const storage::SecretResult &r) { stored = r; });
+    QTRY_VERIFY(stored.has_value());
+    QCOMPARE(stored->secret, key); // the key was handed over...
     QFile file(ini);
     QVERIFY(file.open(QIODevice::ReadOnly));
-    const QByteArray text = file.readAll().toLower();
+    const QByteArray raw = file.readAll();
+    QVERIFY(raw.contains("ccs.example.com")); // ...the profile is in the file...
+    QVERIFY(!raw.contains(key.toUtf8())); // ...and the key is not, in any form
+    QVERIFY(!raw.contains(key.toUtf8().toBase64()));
+    QVERIFY(!raw.contains(key.toUtf8().toHex()));
+    const QByteArray text = raw.toLower();
     QVERIFY(!text.contains("apikey") && !text.contains("api_key") && !text.contains("password"));
 
     ConnectionSettings settings;
@@ -389,13 +417,18 @@ void TestUiModels::fallbackSecretStoreKeepsKeyForSession()
     primary->setSimulateUnavailable(true); // as a headless machine without Secret Service
     storage::FallbackSecretStore store(std::move(primary));
     QSignalSpy fellBack(&store, &storage::SecretStore::fellBackToMemory);
-    QVERIFY(store.isPersistent() == false || !store.hasFallenBack());
+    // Nothing has asked the keychain yet: no fallback, nothing said.
+    QVERIFY(!store.hasFallenBack());
+    QVERIFY(store.fallbackReason().isEmpty());
+    QCOMPARE(fellBack.count(), 0);
 
     std::optional<storage::SecretResult> read;
     store.readKey(QStringLiteral("p"), this, [&](const storage::SecretResult &r) { read = r; });
     QTRY_VERIFY(read.has_value());
     QCOMPARE(read->status, storage::SecretResult::Status::Unavailable);
     QCOMPARE(fellBack.count(), 1);
+    QVERIFY(store.hasFallenBack()); // the first unanswered call made it fall back
+    QVERIFY(!store.fallbackReason().isEmpty());
 
     std::optional<storage::SecretResult> written;
     store.writeKey(QStringLiteral("p"), QStringLiteral("k-123"), this,

@@ -1,0 +1,12 @@
+#include "SessionClock.h"
+
+#include <QDeadlineTimer>
+
+namespace ccs {
+
+qint64 SteadyClock::nowMs() const
+{
+    return QDeadlineTimer::current(Qt::PreciseTimer).deadline();
+}
+
+} // namespace ccs
