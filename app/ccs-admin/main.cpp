@@ -7,8 +7,95 @@
 #include <QCommandLineParser>
 #include <QTextStream>
 
+namespace {
+
+int usageError(const QString &message)
+{
+    QTextStream(stderr) << "ccs-admin: " << message << "\nTry 'ccs-admin --help'." << Qt::endl;
+    return 2;
+}
+
+} // namespace
+
 int main(int argc, char *argv[])
 {
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral(
+        "CCS Admin: send test pushes through the GCM Cloud Connection Server (or its emulator) and "
+        "watch what happens to them."));
+    const QCommandLineOption help({QStringLiteral("h"), QStringLiteral("help")},
+        QStringLiteral("Displays help on commandline options."));
+    const QCommandLineOption version(
+        {QStringLiteral("v"), QStringLiteral("version")}, QStringLiteral("Displays version information."));
+    const QCommandLineOption screenshot(QStringLiteral("screenshot"),
+        QStringLiteral(
+            "Connect to the local emulator, send a demo message, wait for its receipt and an upstream "
+            "message, save the window as PNG to FILE and exit."),
+        QStringLiteral("FILE"));
+    const QCommandLineOption colorScheme(QStringLiteral("color-scheme"),
+        QStringLiteral("system (default), light or dark."), QStringLiteral("SCHEME"),
+        QStringLiteral("system"));
+    const QCommandLineOption size(QStringLiteral("size"),
+        QStringLiteral("Window size for --screenshot, WxH (default: the size of a first start on this "
+                       "screen)."),
+        QStringLiteral("WxH"));
+    const QCommandLineOption tab(QStringLiteral("tab"),
+        QStringLiteral("The tab --screenshot shows: outbox (default), inbox, timeline or traffic."),
+        QStringLiteral("TAB"), QStringLiteral("outbox"));
+    parser.addOptions({help, version, screenshot, tab, colorScheme, size});
+    // Qt's own options (-platform, -style, ...) are taken out of argv by
+    // QApplication; the rest is ours.
+    const QStringList tabs {QStringLiteral("outbox"), QStringLiteral("inbox"), QStringLiteral("timeline"),
+        QStringLiteral("traffic")};
+    {
+        // --help, --version and usage errors need no display: they are
+        // answered before QApplication connects to one.
+        QCoreApplication probe(argc, argv);
+        QCoreApplication::setApplicationName(QStringLiteral("ccs-admin"));
+        QCoreApplication::setApplicationVersion(QStringLiteral(CCS_VERSION_STRING));
+        QStringList arguments = QCoreApplication::arguments();
+        // Qt's platform options, which QApplication consumes, are not errors here.
+        for (qsizetype i = 1; i < arguments.size();) {
+            const QString &a = arguments.at(i);
+            if (a == QLatin1String("--"))
+                break;
+            static const QStringList withValue {QStringLiteral("-platform"), QStringLiteral("-style"),
+                QStringLiteral("-display"), QStringLiteral("-qwindowgeometry"),
+                QStringLiteral("-qwindowtitle"), QStringLiteral("-qwindowicon"),
+                QStringLiteral("-platformpluginpath"), QStringLiteral("-platformtheme")};
+            if (withValue.contains(a) && i + 1 < arguments.size())
+                arguments.remove(i, 2);
+            else if (a == QLatin1String("-reverse") || a == QLatin1String("-session"))
+                arguments.remove(i);
+            else
+                ++i;
+        }
+        if (!parser.parse(arguments))
+            return usageError(parser.errorText());
+        if (parser.isSet(help)) {
+            QTextStream(stdout) << parser.helpText();
+            return 0;
+        }
+        if (parser.isSet(version)) {
+            QTextStream(stdout) << "ccs-admin " << CCS_VERSION_STRING << Qt::endl;
+            return 0;
+        }
+        if (!parser.positionalArguments().isEmpty())
+            return usageError(
+                QStringLiteral("unexpected argument: %1").arg(parser.positionalArguments().join(u' ')));
+        const QString scheme = parser.value(colorScheme);
+        if (scheme != QLatin1String("system") && scheme != QLatin1String("light")
+            && scheme != QLatin1String("dark"))
+            return usageError(
+                QStringLiteral("unknown color scheme \"%1\"; use system, light or dark").arg(scheme));
+        if (!tabs.contains(parser.value(tab)))
+            return usageError(QStringLiteral("unknown tab \"%1\"; use outbox, inbox, timeline or traffic")
+                                  .arg(parser.value(tab)));
+        const QStringList wh = parser.value(size).split(QLatin1Char('x'));
+        if (parser.isSet(size) && (wh.size() != 2 || wh[0].toInt() <= 0 || wh[1].toInt() <= 0))
+            return usageError(QStringLiteral("--size wants WIDTHxHEIGHT, e.g. 1440x900"));
+    }
+
     QApplication::setHighDpiScaleFactorRoundingPolicy(Qt::HighDpiScaleFactorRoundingPolicy::PassThrough);
     QApplication app(argc, argv);
     QApplication::setOrganizationName(QStringLiteral("ccs-admin"));
@@ -16,39 +103,11 @@ int main(int argc, char *argv[])
     QApplication::setApplicationDisplayName(QStringLiteral("CCS Admin"));
     QApplication::setApplicationVersion(QStringLiteral(CCS_VERSION_STRING));
     QApplication::setDesktopFileName(QStringLiteral("io.github.ccs_admin.CcsAdmin"));
-
-    QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral(
-        "CCS Admin: send test pushes through the GCM Cloud Connection Server (or its emulator) and "
-        "watch what happens to them."));
-    parser.addHelpOption();
-    parser.addVersionOption();
-    const QCommandLineOption screenshot(QStringLiteral("screenshot"),
-        QStringLiteral(
-            "Connect to the local emulator, send a demo message, wait for its receipt and an upstream "
-            "message, save the window as PNG to <file> and exit."),
-        QStringLiteral("file"));
-    const QCommandLineOption colorScheme(QStringLiteral("color-scheme"),
-        QStringLiteral("system (default), light or dark."), QStringLiteral("scheme"),
-        QStringLiteral("system"));
-    const QCommandLineOption size(QStringLiteral("size"),
-        QStringLiteral("Window size for --screenshot, WxH (default: the size of a first start on this "
-                       "screen)."),
-        QStringLiteral("size"));
-    const QCommandLineOption tab(QStringLiteral("tab"),
-        QStringLiteral("The tab --screenshot shows: outbox (default), inbox, timeline or traffic."),
-        QStringLiteral("tab"), QStringLiteral("outbox"));
-    parser.addOption(screenshot);
-    parser.addOption(tab);
-    parser.addOption(colorScheme);
-    parser.addOption(size);
     parser.process(app);
 
-    if (!ccs::ui::applyColorScheme(parser.value(colorScheme))) {
-        QTextStream(stderr) << "ccs-admin: unknown color scheme \"" << parser.value(colorScheme)
-                            << "\"; use system, light or dark.\n";
-        return 64;
-    }
+    if (!ccs::ui::applyColorScheme(parser.value(colorScheme)))
+        return usageError(QStringLiteral("unknown color scheme \"%1\"; use system, light or dark")
+                              .arg(parser.value(colorScheme)));
 
     if (parser.isSet(screenshot)) {
         ccs::ui::MainWindow::Options options;
@@ -56,17 +115,10 @@ int main(int argc, char *argv[])
         options.restoreLayout = false; // a screenshot is the same on every machine
         ccs::ui::MainWindow window(std::move(options));
         const QStringList wh = parser.value(size).split(QLatin1Char('x'));
-        if (wh.size() == 2 && wh[0].toInt() > 0 && wh[1].toInt() > 0)
+        if (parser.isSet(size))
             window.resize(wh[0].toInt(), wh[1].toInt());
         window.show();
         ccs::ui::ScreenshotRunner runner(&window, parser.value(screenshot));
-        const QStringList tabs {QStringLiteral("outbox"), QStringLiteral("inbox"), QStringLiteral("timeline"),
-            QStringLiteral("traffic")};
-        if (!tabs.contains(parser.value(tab))) {
-            QTextStream(stderr) << "ccs-admin: unknown tab \"" << parser.value(tab)
-                                << "\"; use outbox, inbox, timeline or traffic.\n";
-            return 64;
-        }
         runner.setTab(ccs::ui::MainWindow::Tab(tabs.indexOf(parser.value(tab))));
         int code = 0;
         QObject::connect(&runner, &ccs::ui::ScreenshotRunner::finished, &app, [&](int exitCode) {

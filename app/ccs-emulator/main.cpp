@@ -8,11 +8,18 @@
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
+#include <QEventLoop>
+#include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
+#include <QNetworkAccessManager>
+#include <QNetworkProxy>
+#include <QNetworkReply>
+#include <QRandomGenerator>
 #include <QSocketNotifier>
 #include <QTextStream>
 #include <QTimer>
+#include <QUrl>
 
 #include <csignal>
 
@@ -39,6 +46,104 @@ int fail(const QString &message)
 {
     QTextStream(stderr) << "ccs-emulator: " << message << Qt::endl;
     return 2;
+}
+
+int usageError(const QString &message)
+{
+    QTextStream(stderr) << "ccs-emulator: " << message << "\nTry 'ccs-emulator --help'." << Qt::endl;
+    return 2;
+}
+
+// The admin token file's first line, trimmed. The token itself never appears
+// in a message: only the file's path.
+bool readTokenFile(const QString &path, QString *token, QString *error)
+{
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly)) {
+        *error = QStringLiteral("cannot read the admin token file %1: %2").arg(path, file.errorString());
+        return false;
+    }
+    *token = QString::fromUtf8(file.readLine(4096)).trimmed();
+    if (token->size() < 16) {
+        *error = QStringLiteral("the admin token file %1 must hold a token of at least 16 characters on "
+                                "its first line")
+                     .arg(path);
+        return false;
+    }
+    for (const QChar c : std::as_const(*token)) {
+        if (c.unicode() <= 0x20 || c.unicode() >= 0x7f) {
+            *error = QStringLiteral("the admin token in %1 must be printable ASCII without spaces").arg(path);
+            return false;
+        }
+    }
+    return true;
+}
+
+// Reads the token file; when there is none yet, makes it (readable by its
+// owner only) with a random token, so a service or a container can name a
+// file in its data directory and never see the token in its log.
+bool loadOrCreateTokenFile(const QString &path, QString *token, QString *error)
+{
+    if (!QFile::exists(path)) {
+        QByteArray raw(32, Qt::Uninitialized);
+        for (char &c : raw)
+            c = static_cast<char>(QRandomGenerator::system()->bounded(256));
+        const QByteArray text
+            = raw.toBase64(QByteArray::Base64UrlEncoding | QByteArray::OmitTrailingEquals) + '\n';
+        QFile file(path);
+        if (!file.open(QIODevice::WriteOnly | QIODevice::NewOnly, QFile::ReadOwner | QFile::WriteOwner)
+            || file.write(text) != text.size() || !file.flush()) {
+            *error
+                = QStringLiteral("cannot create the admin token file %1: %2").arg(path, file.errorString());
+            return false;
+        }
+    }
+    return readTokenFile(path, token, error);
+}
+
+// --health URL: 0 when the admin API's status answers, 1 otherwise. With a
+// token, only 200 counts; without one, the API's own 401 (Bearer) proves it
+// is up and answering too.
+int runHealth(const QString &urlText, const QString &tokenFile)
+{
+    QUrl url(urlText, QUrl::StrictMode);
+    if (!url.isValid() || url.scheme() != QLatin1String("http") || url.host().isEmpty() || url.port() <= 0)
+        return usageError(QStringLiteral("--health wants the admin API's URL, e.g. http://127.0.0.1:5237"));
+    QString path = url.path();
+    if (!path.endsWith(QLatin1String("/status"))) {
+        while (path.endsWith(QLatin1Char('/')))
+            path.chop(1);
+        if (!path.endsWith(QLatin1String("/api/v1")))
+            path += QLatin1String("/api/v1");
+        path += QLatin1String("/status");
+    }
+    url.setPath(path);
+    QString token;
+    QString error;
+    if (!tokenFile.isEmpty() && !readTokenFile(tokenFile, &token, &error))
+        return fail(error);
+
+    QNetworkAccessManager manager;
+    manager.setProxy(QNetworkProxy::NoProxy); // the admin API is never behind a proxy
+    QNetworkRequest request(url);
+    request.setTransferTimeout(5000);
+    if (!token.isEmpty())
+        request.setRawHeader("Authorization", "Bearer " + token.toLatin1());
+    std::unique_ptr<QNetworkReply> reply(manager.get(request));
+    QEventLoop loop;
+    QObject::connect(reply.get(), &QNetworkReply::finished, &loop, &QEventLoop::quit);
+    loop.exec();
+    const int status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
+    const bool healthy = status == 200
+        || (token.isEmpty() && status == 401 && reply->rawHeader("WWW-Authenticate").startsWith("Bearer"));
+    if (healthy) {
+        QTextStream(stdout) << "healthy: " << url.toString() << " answered " << status << Qt::endl;
+        return 0;
+    }
+    QTextStream(stderr) << "ccs-emulator: unhealthy: " << url.toString() << ' '
+                        << (status ? QStringLiteral("answered %1").arg(status) : reply->errorString())
+                        << Qt::endl;
+    return 1;
 }
 
 bool parseHostPort(const QString &text, QHostAddress *address, quint16 *port)
@@ -102,43 +207,43 @@ int main(int argc, char *argv[])
     parser.addOptions({
         {QStringLiteral("listen"),
             QStringLiteral("Listen on HOST:PORT (default 127.0.0.1:5236; port 0: any free port)."),
-            QStringLiteral("host:port"), QStringLiteral("127.0.0.1:5236")},
+            QStringLiteral("HOST:PORT"), QStringLiteral("127.0.0.1:5236")},
         {QStringLiteral("sender-id"),
             QStringLiteral("The sender ID clients authenticate as (needs --api-key-file)."),
-            QStringLiteral("id")},
+            QStringLiteral("ID")},
         {QStringLiteral("api-key-file"),
-            QStringLiteral("File whose first line is the API key for --sender-id."), QStringLiteral("path")},
+            QStringLiteral("File whose first line is the API key for --sender-id."), QStringLiteral("PATH")},
         {QStringLiteral("cert"), QStringLiteral("PEM certificate (default: one made once per installation)."),
-            QStringLiteral("path")},
-        {QStringLiteral("key"), QStringLiteral("PEM private key for --cert."), QStringLiteral("path")},
+            QStringLiteral("PATH")},
+        {QStringLiteral("key"), QStringLiteral("PEM private key for --cert."), QStringLiteral("PATH")},
         {QStringLiteral("data-dir"), QStringLiteral("Folder for the generated certificate and credentials."),
-            QStringLiteral("path")},
+            QStringLiteral("PATH")},
         {QStringLiteral("devices"), QStringLiteral("Number of simulated devices (default 5)."),
-            QStringLiteral("n")},
+            QStringLiteral("N")},
         {QStringLiteral("device"), QStringLiteral("Add a registered device with this token (repeatable)."),
-            QStringLiteral("token")},
+            QStringLiteral("TOKEN")},
         {QStringLiteral("upstream-rate"),
-            QStringLiteral("Spontaneous upstream messages per second (default 0)."), QStringLiteral("rate")},
+            QStringLiteral("Spontaneous upstream messages per second (default 0)."), QStringLiteral("RATE")},
         {QStringLiteral("receipt-delay-ms"), QStringLiteral("Delay before a delivery receipt (default 200)."),
-            QStringLiteral("ms")},
+            QStringLiteral("MS")},
         {QStringLiteral("strict-window"),
             QStringLiteral("Disconnect a client that has more than 100 un-answered messages.")},
         {QStringLiteral("nack-share"),
             QStringLiteral("Share (0..1) of downstream messages NACKed as a fault."),
-            QStringLiteral("share")},
+            QStringLiteral("SHARE")},
         {QStringLiteral("nack-code"),
             QStringLiteral("SERVICE_UNAVAILABLE (default) or INTERNAL_SERVER_ERROR."),
-            QStringLiteral("code")},
+            QStringLiteral("CODE")},
         {QStringLiteral("ack-delay-ms"), QStringLiteral("Delay every ACK/NACK by this much."),
-            QStringLiteral("ms")},
+            QStringLiteral("MS")},
         {QStringLiteral("answer-jitter-ms"),
             QStringLiteral("Add 0..N ms drawn per message to every ACK/NACK, so answers come back out of\n"
                            "order, as CCS promised no order (default 4; 0: in send order)."),
-            QStringLiteral("ms")},
+            QStringLiteral("MS")},
         {QStringLiteral("drain-grace-ms"),
             QStringLiteral("After CONNECTION_DRAINING, close the connection after this long (default 2000;\n"
                            "0: as soon as nothing is pending on it)."),
-            QStringLiteral("ms")},
+            QStringLiteral("MS")},
         {QStringLiteral("plain-drain-stanza"),
             QStringLiteral(
                 "Write CONNECTION_DRAINING as <message id=..><gcm xmlns=...> instead of the guide's\n"
@@ -146,34 +251,63 @@ int main(int argc, char *argv[])
         {QStringLiteral("topic-rate"),
             QStringLiteral(
                 "Messages per minute to one topic before TOPICS_MESSAGE_RATE_EXCEEDED (default 600)."),
-            QStringLiteral("n")},
+            QStringLiteral("N")},
         {QStringLiteral("max-connections-per-sender"),
             QStringLiteral("Authenticated connections per sender ID (default 1000, as CCS)."),
-            QStringLiteral("n")},
+            QStringLiteral("N")},
         {QStringLiteral("max-unauthenticated"),
             QStringLiteral("Connections not yet authenticated, all together (default 100)."),
-            QStringLiteral("n")},
+            QStringLiteral("N")},
         {QStringLiteral("seed"),
             QStringLiteral("Seed of every random choice (jitter, faults, upstream), to replay a run\n"
                            "exactly (default: random, printed at start)."),
-            QStringLiteral("n")},
+            QStringLiteral("N")},
         {QStringLiteral("drop-every"), QStringLiteral("Drop a connection at every Nth stanza it sends."),
-            QStringLiteral("n")},
+            QStringLiteral("N")},
         {QStringLiteral("drain-every"), QStringLiteral("Drain a connection after every Nth stanza it sends."),
-            QStringLiteral("n")},
+            QStringLiteral("N")},
         {QStringLiteral("drop-every-ms"), QStringLiteral("Drop all connections on this period."),
-            QStringLiteral("ms")},
+            QStringLiteral("MS")},
         {QStringLiteral("drain-every-ms"), QStringLiteral("Drain all connections on this period."),
-            QStringLiteral("ms")},
+            QStringLiteral("MS")},
         {QStringLiteral("duplicate-upstream-share"),
-            QStringLiteral("Share (0..1) of upstream messages delivered twice."), QStringLiteral("share")},
+            QStringLiteral("Share (0..1) of upstream messages delivered twice."), QStringLiteral("SHARE")},
         {QStringLiteral("admin-port"),
             QStringLiteral("Port of the admin API on 127.0.0.1 (default: any free port)."),
-            QStringLiteral("port"), QStringLiteral("0")},
+            QStringLiteral("PORT"), QStringLiteral("0")},
+        {QStringLiteral("admin-listen"),
+            QStringLiteral("Admin API address (default 127.0.0.1:PORT of --admin-port). An address that is "
+                           "not loopback needs --admin-token-file."),
+            QStringLiteral("HOST:PORT")},
+        {QStringLiteral("admin-token-file"),
+            QStringLiteral("File whose first line is the admin API's bearer token (at least 16 "
+                           "characters) instead of a random one; made with a random token, readable by "
+                           "you only, when it does not exist. The token is then never printed."),
+            QStringLiteral("PATH")},
         {QStringLiteral("no-admin"), QStringLiteral("Do not start the admin API.")},
         {QStringLiteral("json"), QStringLiteral("Print the start-up information as one JSON object.")},
+        {QStringLiteral("health"),
+            QStringLiteral("Do not start: ask the admin API at URL (e.g. http://127.0.0.1:5237) for its "
+                           "status and exit 0 when it answers, 1 when not (for container health checks; "
+                           "with --admin-token-file, only an authorized answer counts)."),
+            QStringLiteral("URL")},
     });
-    parser.process(app);
+    if (!parser.parse(QCoreApplication::arguments()))
+        return usageError(parser.errorText());
+    if (parser.isSet(QStringLiteral("help")) || parser.isSet(QStringLiteral("help-all"))) {
+        QTextStream(stdout) << parser.helpText();
+        return 0;
+    }
+    if (parser.isSet(QStringLiteral("version"))) {
+        QTextStream(stdout) << "ccs-emulator " << CCS_VERSION_STRING << Qt::endl;
+        return 0;
+    }
+    if (!parser.positionalArguments().isEmpty())
+        return usageError(
+            QStringLiteral("unexpected argument: %1").arg(parser.positionalArguments().join(u' ')));
+    if (parser.isSet(QStringLiteral("health")))
+        return runHealth(
+            parser.value(QStringLiteral("health")), parser.value(QStringLiteral("admin-token-file")));
 
     EmulatorConfig config = defaultEmulatorConfig();
     QString error;
@@ -263,14 +397,35 @@ int main(int argc, char *argv[])
     int adminPort = 0;
     if (!parseInt(parser, QStringLiteral("admin-port"), 0, 65535, &adminPort, &error))
         return fail(error);
+    QHostAddress adminAddress = QHostAddress::LocalHost;
+    quint16 adminListenPort = static_cast<quint16>(adminPort);
+    const QString adminTokenFile = parser.value(QStringLiteral("admin-token-file"));
+    QString adminToken;
+    const bool noAdmin = parser.isSet(QStringLiteral("no-admin"));
+    if (noAdmin
+        && (parser.isSet(QStringLiteral("admin-listen")) || parser.isSet(QStringLiteral("admin-port"))))
+        return fail(QStringLiteral("--no-admin goes with neither --admin-listen nor --admin-port"));
+    if (parser.isSet(QStringLiteral("admin-listen"))) {
+        if (parser.isSet(QStringLiteral("admin-port")))
+            return fail(QStringLiteral("--admin-listen and --admin-port: give one of them"));
+        if (!parseHostPort(parser.value(QStringLiteral("admin-listen")), &adminAddress, &adminListenPort))
+            return fail(QStringLiteral("--admin-listen wants HOST:PORT, e.g. 127.0.0.1:5237"));
+        if (!adminAddress.isLoopback() && adminTokenFile.isEmpty())
+            return fail(QStringLiteral("--admin-listen %1 is not a loopback address: the admin API leaves "
+                                       "loopback only with --admin-token-file PATH")
+                            .arg(parser.value(QStringLiteral("admin-listen"))));
+    }
+    if (!noAdmin && !adminTokenFile.isEmpty() && !loadOrCreateTokenFile(adminTokenFile, &adminToken, &error))
+        return fail(error);
 
     EmulatorServer server;
     if (!server.start(config, &error))
         return fail(error);
     std::unique_ptr<EmulatorAdminApi> admin;
-    if (!parser.isSet(QStringLiteral("no-admin"))) {
+    if (!noAdmin) {
         admin = std::make_unique<EmulatorAdminApi>(&server);
-        if (!admin->listen(QHostAddress::LocalHost, static_cast<quint16>(adminPort), &error))
+        admin->setToken(adminToken);
+        if (!admin->listen(adminAddress, adminListenPort, &error))
             return fail(error);
     }
 
@@ -292,7 +447,10 @@ int main(int argc, char *argv[])
         if (admin) {
             info.insert(QStringLiteral("admin_url"), admin->baseUrl());
             info.insert(QStringLiteral("admin_port"), admin->port());
-            info.insert(QStringLiteral("admin_token"), admin->token());
+            if (adminTokenFile.isEmpty())
+                info.insert(QStringLiteral("admin_token"), admin->token());
+            else
+                info.insert(QStringLiteral("admin_token_file"), adminTokenFile);
         }
         out << QJsonDocument(info).toJson(QJsonDocument::Compact) << Qt::endl;
     } else {
@@ -307,7 +465,9 @@ int main(int argc, char *argv[])
             << " replays this run)\n";
         if (admin)
             out << "  Admin API:     " << admin->baseUrl() << "/api/v1  (Authorization: Bearer "
-                << admin->token() << ")\n";
+                << (adminTokenFile.isEmpty() ? admin->token()
+                                             : QStringLiteral("<the token in %1>").arg(adminTokenFile))
+                << ")\n";
         out << "  Devices:\n";
         for (const DeviceStatus &dev : server.devices())
             out << "    " << dev.spec.token.leftJustified(30) << ' '

@@ -58,7 +58,8 @@ bool parseOptions(const QStringList &arguments, CtlOptions *options, QString *er
     parser.addPositionalArgument(QStringLiteral("command"), QStringLiteral("send or listen"));
     const QCommandLineOption help(
         {QStringLiteral("h"), QStringLiteral("help")}, QStringLiteral("Shows this help."));
-    const QCommandLineOption version(QStringLiteral("version"), QStringLiteral("Shows the version."));
+    const QCommandLineOption version(
+        {QStringLiteral("v"), QStringLiteral("version")}, QStringLiteral("Shows the version."));
     const QCommandLineOption json(QStringLiteral("json"), QStringLiteral("One JSON object per line."));
     const QCommandLineOption profile(
         QStringLiteral("profile"), QStringLiteral("A saved profile of CCS Admin."), QStringLiteral("NAME"));

@@ -241,6 +241,7 @@ public:
     QPointer<EmulatorServer> server;
     QHttpServer http;
     QString token;
+    bool tokenGiven = false;
     quint16 port = 0;
     QHostAddress address = QHostAddress::LocalHost;
 
@@ -544,11 +545,20 @@ EmulatorAdminApi::EmulatorAdminApi(EmulatorServer *server, QObject *parent)
 
 EmulatorAdminApi::~EmulatorAdminApi() = default;
 
+void EmulatorAdminApi::setToken(const QString &token)
+{
+    if (token.isEmpty())
+        return;
+    d->token = token;
+    d->tokenGiven = true;
+}
+
 bool EmulatorAdminApi::listen(const QHostAddress &address, quint16 port, QString *error)
 {
-    if (!address.isLoopback()) {
+    if (!address.isLoopback() && !d->tokenGiven) {
         if (error)
-            *error = tr("The admin API listens on loopback only, not on %1.").arg(address.toString());
+            *error = tr("The admin API listens on loopback only, not on %1, unless its token is given.")
+                         .arg(address.toString());
         return false;
     }
     const quint16 actual = d->http.listen(address, port);

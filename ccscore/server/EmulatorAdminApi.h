@@ -13,8 +13,9 @@ namespace ccs::emulator {
 
 class EmulatorServer;
 
-// The emulator's admin API: JSON over HTTP (Qt HttpServer), on loopback only,
-// every request guarded by a random bearer token. See README "Admin API".
+// The emulator's admin API: JSON over HTTP (Qt HttpServer), on loopback only
+// (another address only with an operator-chosen token), every request guarded
+// by a bearer token (random unless set). See README "Admin API".
 //   GET    /api/v1/status                      listening port, senders, connections, counters
 //   GET    /api/v1/devices                     the simulated devices
 //   POST   /api/v1/devices                     {"token","name","kind","category","max_messages_per_minute"}
@@ -35,7 +36,12 @@ public:
     explicit EmulatorAdminApi(EmulatorServer *server, QObject *parent = nullptr);
     ~EmulatorAdminApi() override;
 
-    // Refuses any address that is not loopback. port 0: any free port.
+    // Replaces the random token with one the operator chose (read from a file
+    // by the caller; never printed). Only then may listen() take an address
+    // that is not loopback.
+    void setToken(const QString &token);
+    // Refuses any address that is not loopback unless setToken() gave the
+    // token. port 0: any free port.
     bool listen(
         const QHostAddress &address = QHostAddress::LocalHost, quint16 port = 0, QString *error = nullptr);
     quint16 port() const;

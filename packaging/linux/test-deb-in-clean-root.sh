@@ -114,6 +114,8 @@ in_root dpkg-query -W -f='${Package} ${Version} ${Status}\n' ccs-admin
 echo "packages newly installed (the .deb and its dependencies): $(($(grep -c ' install ' "$ROOT/var/log/dpkg.log") - before))"
 step "dpkg -L ccs-admin | grep -E 'bin/|lib/|applications|metainfo|scalable'"
 in_root dpkg -L ccs-admin | grep -E '/bin/|/lib/.*\.so|applications/|metainfo/|scalable/' || true
+step "dpkg -L ccs-admin | grep -E 'man1/|completions|vendor|systemd/user'"
+in_root dpkg -L ccs-admin | grep -E '/man1/.*\.gz|completions/|vendor[-_]completions|systemd/user/' || true
 step "ldd /usr/bin/{ccs-admin,ccsctl,ccs-emulator} | grep -E 'QXmpp|keychain|Widgets|not found'"
 in_root sh -c 'for b in ccs-admin ccsctl ccs-emulator; do ldd /usr/bin/$b | grep -E "QXmpp|keychain|Widgets|not found" | sed "s|^|$b: |"; done' || true
 # The programs themselves, as a user of the package runs them.
