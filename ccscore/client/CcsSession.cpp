@@ -11,6 +11,9 @@
 #include <QDateTime>
 #include <QHash>
 #include <QMetaMethod>
+#include <QPointer>
+#include <QScopeGuard>
+#include <QSet>
 #include <QTimer>
 
 #include <algorithm>
@@ -74,6 +77,9 @@ public:
     QTimer reconnectTimer;
     QTimer answerTimer; // repeating while open: see checkAnswers()
     QHash<int, QString> earlyReceipts; // ledger index -> message_status of a receipt that came before the ACK
+    // Tokens CCS answered DEVICE_UNREGISTERED for: never used again this session
+    // (what is still queued for them ends as that NACK without being sent).
+    QSet<QString> unregisteredTokens;
     // ledger index -> the JSON that goes on the wire, serialized once by send() (where it was
     // validated) and written by pump() as often as the message is sent, until it is terminal
     QHash<int, QByteArray> wire;
@@ -172,6 +178,29 @@ public:
             return;
         const int window = effectiveWindow(settings);
         const qint64 now = nowMs();
+        std::vector<int> notSent; // for a token CCS unregistered: they end as that NACK
+        const auto finishNotSent = qScopeGuard([&] {
+            if (notSent.empty())
+                return;
+            // Later, from the event loop: a terminal transition may end the
+            // session's user (ccsctl quits when every message has an outcome).
+            QTimer::singleShot(0, q, [this, notSent] {
+                const QPointer<CcsSession> alive(q);
+                for (const int index : notSent) {
+                    if (!alive)
+                        return;
+                    if (ledger->at(index).state != MessageState::Queued)
+                        continue;
+                    LedgerEntry &e = ledger->entryForUpdate(index);
+                    e.nackCode = NackCode::DeviceUnregistered;
+                    e.nackText = NackCatalogue::name(NackCode::DeviceUnregistered);
+                    e.errorDescription = QStringLiteral("Device unregistered: %1 (not sent: CCS unregistered "
+                                                        "this token earlier in the session)")
+                                             .arg(e.message.to);
+                    ledger->transition(index, MessageState::Nacked, 0, e.nackText);
+                }
+            });
+        });
         for (const auto &c : connections) {
             if (!c->isAuthenticated() || c->draining)
                 continue;
@@ -181,6 +210,10 @@ public:
                 const LedgerEntry &entry = ledger->at(index);
                 if (entry.state != MessageState::Queued)
                     continue; // cancelled while queued
+                if (!unregisteredTokens.isEmpty() && unregisteredTokens.contains(entry.message.to)) {
+                    notSent.push_back(index);
+                    continue;
+                }
                 const qint64 ttl = entry.message.effectiveTimeToLive();
                 if (ttl > 0 && now > entry.queuedAtMs + ttl * 1000) {
                     ledger->transition(
@@ -275,6 +308,8 @@ public:
         const QString code = entry.nackText;
 
         if (retryClass == RetryClass::Never) {
+            if (nack.code == NackCode::DeviceUnregistered && !entry.message.to.isEmpty())
+                unregisteredTokens.insert(entry.message.to);
             ledger->transition(index, MessageState::Nacked, c->id(), code);
         } else if (retryClass == RetryClass::OtherConnection) {
             ++entry.retries;
