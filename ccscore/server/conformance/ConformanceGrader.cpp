@@ -151,7 +151,14 @@ void ConformanceGrader::settle(Rule rule, Status status, const QString &summary)
         return;
     r.settled = true;
     r.status = status;
-    Q_EMIT ruleSettled(r.id, statusName(status), summary);
+    QString line = summary;
+    if (status == Status::Pass) {
+        const QString checked = passEvidence(rule);
+        if (r.evidence.isEmpty())
+            note(rule, checked);
+        line = checked;
+    }
+    Q_EMIT ruleSettled(r.id, statusName(status), line);
     if (!m_allSettledEmitted && allSettled()) {
         m_allSettledEmitted = true;
         Q_EMIT allRulesSettled();
@@ -188,6 +195,57 @@ QJsonObject ConformanceGrader::traffic() const
         {QStringLiteral("drops"), m_drops}};
 }
 
+QString ConformanceGrader::passEvidence(Rule rule) const
+{
+    switch (rule) {
+    case TlsPlain:
+        return QStringLiteral("%1 connection(s) authenticated with SASL PLAIN over direct TLS")
+            .arg(m_authenticatedConnections);
+    case Window:
+        return QStringLiteral("%1 downstream message(s); at most %2 un-answered on one connection")
+            .arg(m_downstream)
+            .arg(m_maxPending);
+    case AckUpstream:
+        return QStringLiteral("%1 upstream message(s) ACKed on their own connection, the slowest after %2 ms")
+            .arg(m_upstreamAcked)
+            .arg(m_maxAckLatencyMs);
+    case AckReceipt:
+        return QStringLiteral("%1 receipt(s) ACKed with their dr2: id").arg(m_receiptsAcked);
+    case Drain:
+        return QStringLiteral(
+            "%1 CONNECTION_DRAINING; nothing new sent on a draining connection, %2 message(s) "
+            "of its pipeline ACKed there")
+            .arg(m_drains)
+            .arg(m_drainAcked);
+    case Resend:
+        return QStringLiteral("%1 message(s) pending at a close, each sent again on a new connection")
+            .arg(m_resendsSeen);
+    case Retry:
+        return QStringLiteral(
+            "%1 retr%2 after SERVICE_UNAVAILABLE / INTERNAL_SERVER_ERROR, the soonest %3 ms "
+            "after its NACK, back-off growing")
+            .arg(m_retriesSeen)
+            .arg(m_retriesSeen == 1 ? QStringLiteral("y") : QStringLiteral("ies"))
+            .arg(std::max<qint64>(0, m_minRetryGapMs));
+    case FinalNack:
+        return QStringLiteral("%1 final NACK(s); none sent again, no unregistered token used again")
+            .arg(m_finalNacks);
+    case Reconnect:
+        return QStringLiteral("%1 reconnect(s) after a connection ended, the slowest after %2 ms")
+            .arg(m_reconnects)
+            .arg(m_maxReconnectMs);
+    case ValidJson:
+        return QStringLiteral("%1 downstream message(s) passed the validation rules").arg(m_judged);
+    case UniqueIds:
+        return QStringLiteral("%1 distinct message_id(s); %2 sent again, each a resend or a retry")
+            .arg(m_sequence)
+            .arg(m_resent);
+    case RuleCount:
+        break;
+    }
+    return {};
+}
+
 // --- events -----------------------------------------------------------------
 
 void ConformanceGrader::tlsHandshakeFailed(qint64 tMs)
@@ -205,6 +263,8 @@ void ConformanceGrader::connectionOpened(int connection, qint64 tMs)
     c.openedMs = tMs;
     m_conns[connection] = c;
     for (const Wait &w : m_reconnectWaits) {
+        ++m_reconnects;
+        m_maxReconnectMs = std::max(m_maxReconnectMs, tMs - w.sinceMs);
         if (tMs - w.sinceMs > m_scenario.reconnectMs)
             fail(Reconnect,
                 QStringLiteral("connection %1 ended at %2; the next connection (%3) came %4 ms later")
@@ -331,6 +391,8 @@ void ConformanceGrader::connectionClosed(int connection, qint64 tMs, ConnectionE
         exercise(Reconnect);
         if (!otherBoundConnection(connection, c->senderId))
             m_reconnectWaits.push_back({connection, tMs});
+        else
+            ++m_reconnects; // another connection was already there
     }
 }
 
@@ -353,6 +415,7 @@ void ConformanceGrader::downstreamReceived(
         return;
     ++c->downstream;
     ++c->pending;
+    m_maxPending = std::max(m_maxPending, c->pending);
     exercise(Window);
     exercise(UniqueIds);
     if (c->pending > kWindow && !c->windowFailed) {
@@ -363,9 +426,8 @@ void ConformanceGrader::downstreamReceived(
                 .arg(t(tMs), messageId)
                 .arg(c->pending),
             QStringLiteral(
-                "CCS would have stopped taking messages on this connection: the %1 messages past the "
-                "window risked being lost.")
-                .arg(c->pending - kWindow));
+                "CCS would have stopped taking messages on this connection: whatever the server sent past "
+                "100 un-answered risked being lost."));
     }
     if (c->draining && !c->drainSendFailed && tMs - c->drainMs > m_scenario.inFlightGraceMs) {
         c->drainSendFailed = true;
@@ -418,6 +480,8 @@ void ConformanceGrader::downstreamReceived(
         if (m.retryPending) {
             m.retryPending = false;
             const qint64 gap = tMs - m.lastNackMs;
+            ++m_retriesSeen;
+            m_minRetryGapMs = m_minRetryGapMs < 0 ? gap : std::min(m_minRetryGapMs, gap);
             if (gap < m_scenario.minRetryDelayMs * 95 / 100) {
                 fail(Retry,
                     QStringLiteral("connection %1, %2: message %3 retried %4 ms after its NACK")
@@ -451,6 +515,7 @@ void ConformanceGrader::downstreamReceived(
     case MsgState::Pending:
         if (m.resendPending) {
             m.resendPending = false;
+            ++m_resendsSeen;
         } else if (!m.answered) {
             fail(UniqueIds,
                 QStringLiteral("connection %1, %2: message_id %3 sent again while un-answered (first on "
@@ -490,6 +555,7 @@ void ConformanceGrader::downstreamJudged(int connection, qint64 tMs, const QStri
     const QString &to, bool nack, NackCode code, bool stanzaError, const QString &description)
 {
     exercise(ValidJson);
+    ++m_judged;
     if (stanzaError || (nack && code == NackCode::InvalidJson)) {
         if (!messageId.isEmpty()) {
             const auto it = m_messages.find(messageId);
@@ -533,8 +599,10 @@ void ConformanceGrader::answerWritten(
     switch (NackCatalogue::retryClass(code)) {
     case RetryClass::Never:
         m.state = MsgState::FinalNack;
-        if (code != NackCode::BadAck)
+        if (code != NackCode::BadAck) {
             exercise(FinalNack);
+            ++m_finalNacks;
+        }
         if (code == NackCode::DeviceUnregistered) {
             const QString token = m_unregisterPending.take(messageId);
             if (!token.isEmpty() && !m_unregistered.contains(token))
@@ -593,6 +661,13 @@ void ConformanceGrader::ackReceived(
                     "CCS holds un-ACKed messages against the connection and stops sending upstream "
                     "to it."));
         }
+        m_maxAckLatencyMs = std::max(m_maxAckLatencyMs, latency);
+        if (it->duringDrain)
+            ++m_drainAcked;
+        if (it->isReceipt)
+            ++m_receiptsAcked;
+        else
+            ++m_upstreamAcked;
         if (--it->copies <= 0)
             m_outstanding.erase(it);
         return;

@@ -174,6 +174,7 @@ private:
     bool otherBoundConnection(int except, const QString &senderId) const;
     static QString key(const QString &from, const QString &messageId);
     QString t(qint64 ms) const; // "t=12.345s"
+    QString passEvidence(Rule rule) const; // what was checked, for a PASS
 
     EmulatorServer *m_server;
     ConformanceScenario m_scenario;
@@ -210,6 +211,10 @@ private:
     int m_connections = 0, m_authenticatedConnections = 0, m_authFailureCount = 0, m_downstream = 0,
         m_resent = 0, m_acks = 0, m_nacks = 0, m_upstream = 0, m_receipts = 0, m_acksReceived = 0,
         m_badAcks = 0, m_drains = 0, m_drops = 0, m_stanzaErrors = 0, m_tlsFailures = 0;
+    // What the PASS lines say
+    int m_maxPending = 0, m_upstreamAcked = 0, m_receiptsAcked = 0, m_resendsSeen = 0, m_retriesSeen = 0,
+        m_finalNacks = 0, m_reconnects = 0, m_judged = 0, m_drainAcked = 0;
+    qint64 m_maxAckLatencyMs = 0, m_minRetryGapMs = -1, m_maxReconnectMs = 0;
 };
 
 } // namespace ccs::emulator

@@ -35,7 +35,7 @@ QString textReport(const ConformanceGrader &grader)
         if (r.status == ConformanceGrader::Status::Fail)
             detail = QStringLiteral("%1 violation(s): %2").arg(r.failures).arg(r.evidence.value(0));
         else if (r.status == ConformanceGrader::Status::Pass)
-            detail = QStringLiteral("ok");
+            detail = r.evidence.value(0, QStringLiteral("ok"));
         else
             detail = QStringLiteral("the app server's traffic never exercised it");
         out += QStringLiteral("%1  %2  %3\n")
