@@ -180,6 +180,12 @@ private Q_SLOTS:
     void neverRetriesARetryableNack();
     void retriesAtOnce();
     void acksUpstreamOnAnotherConnection();
+    // The rules the brief's list leaves out get a broken client too.
+    void neverReconnects();
+    void loopsOnAuthenticationFailure();
+    void reusesAMessageId();
+    void sendsInvalidMessages();
+    void usesAnUnregisteredTokenAgain();
     void usageErrorsExitTwo();
 };
 
@@ -503,6 +509,100 @@ void TestConformance::acksUpstreamOnAnotherConnection()
     QTRY_VERIFY_WITH_TIMEOUT(g.emu->server()->counters().badAcks >= 2, 10000);
     QTest::qWait(1500);
     verifyOnlyFails(*g.grader, QStringLiteral("ack-upstream"));
+}
+
+void TestConformance::neverReconnects()
+{
+    ConformanceScenario s = quietScenario();
+    s.dropAt = 1;
+    s.resendTimeoutMs = 600000; // the lost message is another rule's business
+    Graded g;
+    start(g, s);
+    AutoAckClient client;
+    QString error;
+    QVERIFY2(client.loginTo(*g.emu, &error), qPrintable(error));
+    client.sendRaw(message(QStringLiteral("c-1")));
+    QVERIFY(client.waitForDisconnected(10000));
+    // The broken part: no new connection.
+    QTRY_VERIFY_WITH_TIMEOUT(
+        statusOf(*g.grader, QStringLiteral("reconnect")) == ConformanceGrader::Status::Fail, 15000);
+    verifyOnlyFails(*g.grader, QStringLiteral("reconnect"));
+}
+
+void TestConformance::loopsOnAuthenticationFailure()
+{
+    Graded g;
+    start(g, quietScenario());
+    // The broken part: wrong credentials, and straight back for more.
+    for (int i = 0; i < 5; ++i) {
+        RawCcsClient client;
+        client.setPinnedCertificate(g.emu->certificate());
+        QString error;
+        QVERIFY(!client.login(QStringLiteral("127.0.0.1"), g.emu->port(),
+            QString::fromLatin1(TestEmulator::kSenderId), QStringLiteral("wrong-key"), &error));
+    }
+    QTRY_VERIFY_WITH_TIMEOUT(
+        statusOf(*g.grader, QStringLiteral("reconnect")) == ConformanceGrader::Status::Fail, 15000);
+    verifyOnlyFails(*g.grader, QStringLiteral("reconnect"));
+}
+
+void TestConformance::reusesAMessageId()
+{
+    Graded g;
+    start(g, quietScenario());
+    AutoAckClient client;
+    QString error;
+    QVERIFY2(client.loginTo(*g.emu, &error), qPrintable(error));
+    client.sendRaw(message(QStringLiteral("u-1")));
+    QVERIFY(client.waitForGcm(
+        [](const QJsonObject &o) { return answerFor(o, QStringLiteral("u-1"), QStringLiteral("ack")); },
+        nullptr, 10000));
+    client.sendRaw(
+        message(QStringLiteral("u-1"), QStringLiteral("dev-2"))); // the broken part: a new message, an old id
+    QTRY_VERIFY_WITH_TIMEOUT(
+        statusOf(*g.grader, QStringLiteral("unique-ids")) == ConformanceGrader::Status::Fail, 10000);
+    verifyOnlyFails(*g.grader, QStringLiteral("unique-ids"));
+}
+
+void TestConformance::sendsInvalidMessages()
+{
+    Graded g;
+    start(g, quietScenario());
+    AutoAckClient client;
+    QString error;
+    QVERIFY2(client.loginTo(*g.emu, &error), qPrintable(error));
+    // The broken part: a reserved data key, a string time_to_live, and JSON that does not parse.
+    client.sendGcmText(QStringLiteral(R"({"to":"dev-1","message_id":"v-1","data":{"from":"x"}})"));
+    client.sendGcmText(QStringLiteral(R"({"to":"dev-1","message_id":"v-2","time_to_live":"600"})"));
+    client.sendGcmText(QStringLiteral(R"({"to":"dev-1","message_id":"v-3",)"));
+    QVERIFY(client.waitFor(
+        [&] { return client.gcmMessages().size() + client.stanzaErrors().size() >= 3; }, 10000));
+    verifyOnlyFails(*g.grader, QStringLiteral("valid-json"));
+    QVERIFY(g.grader->results().at(ConformanceGrader::ValidJson).evidence.size() >= 3);
+}
+
+void TestConformance::usesAnUnregisteredTokenAgain()
+{
+    ConformanceScenario s = quietScenario();
+    s.unregisterAt = 2; // the first message to a token other than the first one used
+    Graded g;
+    start(g, s);
+    AutoAckClient client;
+    QString error;
+    QVERIFY2(client.loginTo(*g.emu, &error), qPrintable(error));
+    client.sendRaw(message(QStringLiteral("t-1"), QStringLiteral("dev-1")));
+    client.sendRaw(message(QStringLiteral("t-2"), QStringLiteral("dev-2")));
+    QVERIFY(client.waitForGcm(
+        [](const QJsonObject &o) {
+            return answerFor(
+                o, QStringLiteral("t-2"), QStringLiteral("nack"), QStringLiteral("DEVICE_UNREGISTERED"));
+        },
+        nullptr, 10000));
+    QTest::qWait(1500); // past the time a message already in flight would take
+    client.sendRaw(message(QStringLiteral("t-3"), QStringLiteral("dev-2"))); // the broken part
+    QTRY_VERIFY_WITH_TIMEOUT(
+        statusOf(*g.grader, QStringLiteral("final-nack")) == ConformanceGrader::Status::Fail, 10000);
+    verifyOnlyFails(*g.grader, QStringLiteral("final-nack"));
 }
 
 void TestConformance::usageErrorsExitTwo()
