@@ -5,9 +5,12 @@
 #include "server/EmulatorAdminApi.h"
 #include "server/EmulatorServer.h"
 #include "server/EmulatorSetup.h"
+#include "server/conformance/ConformanceGrader.h"
+#include "server/conformance/ConformanceReport.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
+#include <QElapsedTimer>
 #include <QEventLoop>
 #include <QFile>
 #include <QJsonArray>
@@ -291,6 +294,43 @@ int main(int argc, char *argv[])
                            "status and exit 0 when it answers, 1 when not (for container health checks; "
                            "with --admin-token-file, only an authorized answer counts)."),
             QStringLiteral("URL")},
+        {QStringLiteral("conformance"),
+            QStringLiteral(
+                "Grade the app server that connects: play the conformance scenario and judge\n"
+                "each rule (tls-plain, window, ack-upstream, ack-receipt, drain, resend, retry,\n"
+                "final-nack, reconnect, valid-json, unique-ids). Exit code 0: no rule failed, 1: one did.")},
+        {QStringLiteral("report-json"), QStringLiteral("With --conformance: write the report as JSON here."),
+            QStringLiteral("FILE")},
+        {QStringLiteral("report-junit"),
+            QStringLiteral("With --conformance: write the report as JUnit XML here."),
+            QStringLiteral("FILE")},
+        {QStringLiteral("duration"), QStringLiteral("End the run after this many seconds."),
+            QStringLiteral("SECONDS")},
+        {QStringLiteral("until-settled"),
+            QStringLiteral("With --conformance: end the run once every rule has settled.")},
+        {QStringLiteral("conformance-drain-at"),
+            QStringLiteral("CONNECTION_DRAINING after the app server's Nth message (default 250; 0: never)."),
+            QStringLiteral("N")},
+        {QStringLiteral("conformance-drop-at"),
+            QStringLiteral("Cut the connection at the app server's Mth message (default 550; 0: never)."),
+            QStringLiteral("N")},
+        {QStringLiteral("conformance-retryable-every"),
+            QStringLiteral("Every N messages, one NACKed SERVICE_UNAVAILABLE or INTERNAL_SERVER_ERROR,\n"
+                           "twice (default 200; 0: never)."),
+            QStringLiteral("N")},
+        {QStringLiteral("conformance-bad-registration-at"),
+            QStringLiteral("BAD_REGISTRATION on the Nth message (default 420; 0: never)."),
+            QStringLiteral("N")},
+        {QStringLiteral("conformance-unregister-at"),
+            QStringLiteral("DEVICE_UNREGISTERED on the Nth message; its token stays unregistered\n"
+                           "(default 800; 0: never)."),
+            QStringLiteral("N")},
+        {QStringLiteral("conformance-upstream-every"),
+            QStringLiteral("Every N messages two devices send an upstream message (default 100; 0: never)."),
+            QStringLiteral("N")},
+        {QStringLiteral("conformance-ack-timeout-ms"),
+            QStringLiteral("Upstream messages and receipts must be ACKed within this (default 1000)."),
+            QStringLiteral("MS")},
     });
     if (!parser.parse(QCoreApplication::arguments()))
         return usageError(parser.errorText());
@@ -417,6 +457,34 @@ int main(int argc, char *argv[])
     }
     if (!noAdmin && !adminTokenFile.isEmpty() && !loadOrCreateTokenFile(adminTokenFile, &adminToken, &error))
         return fail(error);
+    const bool grading = parser.isSet(QStringLiteral("conformance"));
+    ConformanceScenario scenario;
+    if (!parseInt(parser, QStringLiteral("conformance-drain-at"), 0, 1 << 30, &scenario.drainAt, &error)
+        || !parseInt(parser, QStringLiteral("conformance-drop-at"), 0, 1 << 30, &scenario.dropAt, &error)
+        || !parseInt(parser, QStringLiteral("conformance-retryable-every"), 0, 1 << 30,
+            &scenario.retryableEvery, &error)
+        || !parseInt(parser, QStringLiteral("conformance-bad-registration-at"), 0, 1 << 30,
+            &scenario.badRegistrationAt, &error)
+        || !parseInt(
+            parser, QStringLiteral("conformance-unregister-at"), 0, 1 << 30, &scenario.unregisterAt, &error)
+        || !parseInt(
+            parser, QStringLiteral("conformance-upstream-every"), 0, 1 << 30, &scenario.upstreamEvery, &error)
+        || !parseInt(
+            parser, QStringLiteral("conformance-ack-timeout-ms"), 1, 3600000, &scenario.ackTimeoutMs, &error))
+        return fail(error);
+    double durationSeconds = 0;
+    if (!parseDouble(parser, QStringLiteral("duration"), 0.001, 1e9, &durationSeconds, &error))
+        return fail(error);
+    for (const char *name : {"report-json", "report-junit", "until-settled", "conformance-drain-at",
+             "conformance-drop-at", "conformance-retryable-every", "conformance-bad-registration-at",
+             "conformance-unregister-at", "conformance-upstream-every", "conformance-ack-timeout-ms"}) {
+        if (!grading && parser.isSet(QString::fromLatin1(name)))
+            return fail(QStringLiteral("--%1 needs --conformance").arg(QString::fromLatin1(name)));
+    }
+    for (const char *name : {"report-json", "report-junit"}) {
+        if (parser.isSet(QString::fromLatin1(name)) && parser.value(QString::fromLatin1(name)).isEmpty())
+            return fail(QStringLiteral("--%1 wants a file name").arg(QString::fromLatin1(name)));
+    }
 
     EmulatorServer server;
     if (!server.start(config, &error))
@@ -476,7 +544,7 @@ int main(int argc, char *argv[])
     }
 
     // SIGINT/SIGTERM: close every stream with </stream:stream>, then quit.
-    auto shutdown = [&server, &app] {
+    auto stopServer = [&server, &app] {
         server.stop();
         QTimer::singleShot(0, &app, [&server, &app] {
             if (server.openConnections() == 0)
@@ -488,11 +556,62 @@ int main(int argc, char *argv[])
         });
         QTimer::singleShot(3000, &app, &QCoreApplication::quit);
     };
+
+    // The conformance run: live lines as rules settle, the table and the
+    // report files at the end, whatever ends it.
+    std::unique_ptr<ConformanceGrader> grader;
+    int exitCode = 0;
+    QElapsedTimer runClock;
+    runClock.start();
+    if (grading) {
+        grader = std::make_unique<ConformanceGrader>(&server, scenario);
+        server.setObserver(grader.get());
+        QObject::connect(grader.get(), &ConformanceGrader::ruleSettled, &app,
+            [](const QString &rule, const QString &status, const QString &summary) {
+                QTextStream(stdout) << "[conformance] " << status.toUpper().replace(u'_', u' ') << ' ' << rule
+                                    << ": " << summary << Qt::endl;
+            });
+        QTextStream(stdout) << "[conformance] grading the app server that connects (scenario sized for about "
+                               "1000 downstream messages with delivery receipts)"
+                            << Qt::endl;
+    }
+    bool ended = false;
+    auto shutdown = [&] {
+        if (ended)
+            return;
+        ended = true;
+        if (grader) {
+            grader->finish();
+            server.setObserver(nullptr);
+            QTextStream(stdout) << '\n' << conformance::textReport(*grader) << Qt::flush;
+            exitCode = grader->passed() ? 0 : 1;
+            const double seconds = double(runClock.elapsed()) / 1000.0;
+            QString writeError;
+            if (parser.isSet(QStringLiteral("report-json"))
+                && !conformance::writeReport(parser.value(QStringLiteral("report-json")),
+                    conformance::jsonReport(*grader, seconds), &writeError)) {
+                QTextStream(stderr) << "ccs-emulator: " << writeError << Qt::endl;
+                exitCode = 1;
+            }
+            if (parser.isSet(QStringLiteral("report-junit"))
+                && !conformance::writeReport(parser.value(QStringLiteral("report-junit")),
+                    conformance::junitReport(*grader, seconds), &writeError)) {
+                QTextStream(stderr) << "ccs-emulator: " << writeError << Qt::endl;
+                exitCode = 1;
+            }
+        }
+        stopServer();
+    };
+    if (grader && parser.isSet(QStringLiteral("until-settled")))
+        QObject::connect(grader.get(), &ConformanceGrader::allRulesSettled, &app,
+            [&shutdown] { QTimer::singleShot(0, qApp, [&shutdown] { shutdown(); }); });
+    if (durationSeconds > 0)
+        QTimer::singleShot(qint64(durationSeconds * 1000), &app, [&shutdown] { shutdown(); });
 #ifdef Q_OS_UNIX
     std::unique_ptr<QSocketNotifier> notifier;
     if (::socketpair(AF_UNIX, SOCK_STREAM, 0, s_signalFds) == 0) {
         notifier = std::make_unique<QSocketNotifier>(s_signalFds[1], QSocketNotifier::Read);
-        QObject::connect(notifier.get(), &QSocketNotifier::activated, &app, [&notifier, shutdown] {
+        QObject::connect(notifier.get(), &QSocketNotifier::activated, &app, [&notifier, &shutdown] {
             char c = 0;
             [[maybe_unused]] const auto n = ::read(s_signalFds[1], &c, 1);
             notifier->setEnabled(false);
@@ -511,5 +630,9 @@ int main(int argc, char *argv[])
     std::signal(
         SIGTERM, [](int) { QMetaObject::invokeMethod(qApp, &QCoreApplication::quit, Qt::QueuedConnection); });
 #endif
-    return app.exec();
+    const int rc = app.exec();
+    if (!ended)
+        shutdown(); // the event loop ended some other way: the report is still written
+    server.setObserver(nullptr);
+    return rc != 0 ? rc : exitCode;
 }

@@ -12,6 +12,9 @@
 #include <QDateTime>
 #include <QHash>
 #include <QMetaMethod>
+#include <QPointer>
+#include <QScopeGuard>
+#include <QSet>
 #include <QTimer>
 
 #include <algorithm>
@@ -93,6 +96,9 @@ public:
     QHash<int, qint64> inFlightSince; // when it was last written: the answer timeout counts from here
     RetrySchedule expiries; // time_to_live deadlines (+1 ms), earliest first
     QHash<int, QString> earlyReceipts; // ledger index -> message_status of a receipt that came before the ACK
+    // Tokens CCS answered DEVICE_UNREGISTERED for: never used again this session
+    // (what is still queued for them ends as that NACK without being sent).
+    QSet<QString> unregisteredTokens;
     // ledger index -> the JSON that goes on the wire, serialized once by send() (where it was
     // validated) and written by pump() as often as the message is sent, until it is terminal
     QHash<int, QByteArray> wire;
@@ -287,6 +293,29 @@ public:
             return;
         const int window = effectiveWindow(settings);
         const qint64 now = steadyMs();
+        std::vector<int> notSent; // for a token CCS unregistered: they end as that NACK
+        const auto finishNotSent = qScopeGuard([&] {
+            if (notSent.empty())
+                return;
+            // Later, from the event loop: a terminal transition may end the
+            // session's user (ccsctl quits when every message has an outcome).
+            QTimer::singleShot(0, q, [this, notSent] {
+                const QPointer<CcsSession> alive(q);
+                for (const int index : notSent) {
+                    if (!alive)
+                        return;
+                    if (ledger->at(index).state != MessageState::Queued)
+                        continue;
+                    LedgerEntry &e = ledger->entryForUpdate(index);
+                    e.nackCode = NackCode::DeviceUnregistered;
+                    e.nackText = NackCatalogue::name(NackCode::DeviceUnregistered);
+                    e.errorDescription = QStringLiteral("Device unregistered: %1 (not sent: CCS unregistered "
+                                                        "this token earlier in the session)")
+                                             .arg(e.message.to);
+                    ledger->transition(index, MessageState::Nacked, 0, e.nackText);
+                }
+            });
+        });
         for (const auto &c : connections) {
             if (!c->isAuthenticated() || c->draining)
                 continue;
@@ -296,6 +325,10 @@ public:
                 const LedgerEntry &entry = ledger->at(index);
                 if (entry.state != MessageState::Queued)
                     continue; // cancelled while queued
+                if (!unregisteredTokens.isEmpty() && unregisteredTokens.contains(entry.message.to)) {
+                    notSent.push_back(index);
+                    continue;
+                }
                 if (const auto deadline = ttlDeadline(index); deadline && now > *deadline) {
                     ledger->transition(
                         index, MessageState::Expired, 0, QStringLiteral("time_to_live ran out in the queue"));
@@ -389,6 +422,8 @@ public:
         const QString code = entry.nackText;
 
         if (retryClass == RetryClass::Never) {
+            if (nack.code == NackCode::DeviceUnregistered && !entry.message.to.isEmpty())
+                unregisteredTokens.insert(entry.message.to);
             ledger->transition(index, MessageState::Nacked, c->id(), code);
         } else if (retryClass == RetryClass::OtherConnection) {
             ++entry.retries;

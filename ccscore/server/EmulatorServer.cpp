@@ -1,5 +1,6 @@
 #include "EmulatorServer.h"
 
+#include "EmulatorObserver.h"
 #include "EmulatorStream.h"
 #include "protocol/JsonCodec.h"
 #include "protocol/Validation.h"
@@ -105,6 +106,8 @@ struct Answer {
     QString stanzaId;
     QByteArray json; // the answer, or for a stanza error the original payload
     QString errorText;
+    QString messageId; // for an observer
+    NackCode nackCode = NackCode::InternalServerError;
 };
 
 struct Connection {
@@ -120,6 +123,7 @@ struct Connection {
     std::deque<Answer> answers;
     std::unique_ptr<QTimer> answerTimer;
     std::unique_ptr<QTimer> drainGraceTimer;
+    ConnectionEnd end = ConnectionEnd::Client; // set when the emulator ends it
 };
 
 class EmulatorServer::Private
@@ -157,6 +161,8 @@ public:
     QTimer dropTimer;
     QTimer drainTimer;
     QTimer heldExpiryTimer; // runs while a device holds messages: drops those whose TTL ran out
+    EmulatorObserver *observer = nullptr; // the conformance grader, when attached
+    size_t scenarioDeviceCursor = 0;
 
     qint64 now() const { return clock.elapsed(); }
     DeviceState *device(const QString &token)
@@ -232,6 +238,7 @@ public:
     void scheduleDevicesChanged();
     void applySchedules();
     void spontaneousUpstream();
+    void scenarioUpstream(const QString &senderId, int count);
 };
 
 QString EmulatorServer::Private::authenticate(const QString &authcid, const QString &password) const
@@ -280,8 +287,10 @@ void EmulatorServer::Private::onNewConnections()
         conn->drainGraceTimer = std::make_unique<QTimer>();
         conn->drainGraceTimer->setSingleShot(true);
         QObject::connect(conn->drainGraceTimer.get(), &QTimer::timeout, q, [this, id] {
-            if (Connection *c = connection(id))
+            if (Connection *c = connection(id)) {
+                c->end = ConnectionEnd::Drained;
                 c->stream->closeStream();
+            }
         });
         EmulatorStream *stream = conn->stream;
         QObject::connect(stream, &EmulatorStream::authenticated, q, [this, id](const QString &senderId) {
@@ -289,10 +298,15 @@ void EmulatorServer::Private::onNewConnections()
             if (!c)
                 return;
             c->senderId = senderId;
+            if (observer)
+                observer->authenticated(id, now(), senderId);
             Q_EMIT q->clientAuthenticated(id, senderId);
         });
-        QObject::connect(
-            stream, &EmulatorStream::authenticationFailed, q, [this] { ++counters.authFailures; });
+        QObject::connect(stream, &EmulatorStream::authenticationFailed, q, [this, id] {
+            ++counters.authFailures;
+            if (observer)
+                observer->authenticationFailed(id, now());
+        });
         QObject::connect(stream, &EmulatorStream::bound, q, [this, id] {
             Connection *c = connection(id);
             if (!c)
@@ -310,6 +324,8 @@ void EmulatorServer::Private::onNewConnections()
                 return;
             }
             c->bound = true;
+            if (observer)
+                observer->bound(id, now());
             schedulePump(); // un-ACKed upstream and receipts wait for this
         });
         QObject::connect(stream, &EmulatorStream::gcmReceived, q,
@@ -317,12 +333,18 @@ void EmulatorServer::Private::onNewConnections()
                 if (Connection *c = connection(id))
                     onGcm(c, stanzaId, text);
             });
-        QObject::connect(stream, &EmulatorStream::streamErrorSent, q, [this] { ++counters.streamErrors; });
+        QObject::connect(stream, &EmulatorStream::streamErrorSent, q, [this, id] {
+            ++counters.streamErrors;
+            if (Connection *c = connection(id))
+                c->end = ConnectionEnd::StreamError;
+        });
         QObject::connect(stream, &EmulatorStream::closed, q, [this, id] { onClosed(id); });
         connections.emplace(id, std::move(conn));
         ++counters.connectionsAccepted;
         qCInfo(lcCcsServer) << "connection" << id << "accepted from" << socket->peerAddress().toString();
         Q_EMIT q->clientConnected(id);
+        if (observer)
+            observer->connectionOpened(id, now());
         if (tooMany) {
             ++counters.connectionLimitRejections;
             stream->sendStreamErrorAndClose(QStringLiteral("policy-violation"),
@@ -355,6 +377,8 @@ void EmulatorServer::Private::onGcm(Connection *c, const QString &stanzaId, cons
         a.stanzaId = stanzaId;
         a.json = raw;
         a.errorText = QStringLiteral("InvalidJson: JSON_PARSING_ERROR : ") + parseError.message;
+        if (observer)
+            observer->unparsableReceived(c->id, now(), a.errorText);
         queueAnswer(c, a);
         Q_EMIT q->downstreamReceived(QString(), QString(), QStringLiteral("stanza-error"));
         return;
@@ -399,9 +423,13 @@ void EmulatorServer::Private::handleClientAck(Connection *c, const QJsonObject &
         else
             description
                 = QStringLiteral("No message %1 from %2 awaits an ACK on this connection").arg(messageId, to);
+        if (observer)
+            observer->ackReceived(c->id, now(), to, messageId, false);
         queueNack(c, messageId, to, NackCode::BadAck, description, false);
         return;
     }
+    if (observer)
+        observer->ackReceived(c->id, now(), to, messageId, true);
     --item->unackedCopies;
     UpstreamRecord &rec = upstreamRecord(item->from, messageId);
     ++rec.ackCount;
@@ -442,6 +470,8 @@ void EmulatorServer::Private::handleDownstream(
             ++counters.duplicateDownstream;
         c->seenIds.insert(messageId);
     }
+    if (observer)
+        observer->downstreamReceived(c->id, now(), messageId, to, object);
     auto setVerdict = [&](const QString &verdict) {
         if (rec)
             rec->verdict = verdict;
@@ -468,26 +498,57 @@ void EmulatorServer::Private::handleDownstream(
         return;
     }
     auto nack = [&](NackCode code, const QString &description) {
+        if (observer)
+            observer->downstreamJudged(c->id, now(), messageId, to, true, code, false, description);
         setVerdict(QStringLiteral("nack:") + NackCatalogue::name(code));
         queueNack(c, messageId, to, code, description);
     };
     const int connectionId = c->id;
+    ScenarioAction act;
 
     if (c->draining) {
         nack(NackCode::ConnectionDraining,
             QStringLiteral("Connection is draining: send on another connection"));
     } else if (const std::optional<ValidationFailure> failure = validateDownstream(object)) {
         if (failure->stanzaError) {
+            if (observer)
+                observer->downstreamJudged(
+                    c->id, now(), messageId, to, false, NackCode::InvalidJson, true, failure->description);
             setVerdict(QStringLiteral("stanza-error"));
             Answer a;
             a.isStanzaError = true;
             a.stanzaId = stanzaId;
             a.json = raw;
             a.errorText = failure->description;
+            a.messageId = messageId;
             queueAnswer(c, a);
         } else {
             nack(failure->nackCode, failure->description);
         }
+    } else if (observer && (act = observer->scenarioAction(c->id, messageId, to), act.dropNow || act.nack)) {
+        // The conformance scenario: faults placed by the app server's own traffic.
+        if (act.upstream > 0)
+            scenarioUpstream(c->senderId, act.upstream);
+        act.upstream = 0;
+        if (act.dropNow) {
+            pumpUpstream(); // an upstream message goes un-ACKed with the connection
+            if (Connection *still = connection(connectionId)) {
+                setVerdict(QStringLiteral("dropped"));
+                drop(still);
+            }
+            return;
+        }
+        DeviceState *dev = device(to);
+        if (act.unregisterToken && dev) {
+            dev->status.spec.kind = DeviceKind::Unregistered;
+            scheduleDevicesChanged();
+        }
+        nack(act.nackCode,
+            act.nackCode == NackCode::BadRegistration
+                ? QStringLiteral("Invalid token on 'to' field: %1").arg(to)
+                : act.nackCode == NackCode::DeviceUnregistered
+                ? QStringLiteral("Device unregistered: %1").arg(to)
+                : QStringLiteral("%1 (conformance scenario)").arg(NackCatalogue::name(act.nackCode)));
     } else if (faults.nackShare > 0 && rng.generateDouble() < faults.nackShare) {
         nack(faults.nackCode,
             faults.nackCode == NackCode::ServiceUnavailable
@@ -505,12 +566,16 @@ void EmulatorServer::Private::handleDownstream(
         delivery.timeToLive = message.effectiveTimeToLive();
         const bool dryRun = message.dryRun.value_or(false);
         auto ack = [&] {
+            if (observer)
+                observer->downstreamJudged(
+                    c->id, now(), messageId, to, false, NackCode::InvalidJson, false, {});
             setVerdict(QStringLiteral("ack"));
             Ack a;
             a.messageId = messageId;
             a.from = to;
             Answer answer;
             answer.json = json::serializeAck(a);
+            answer.messageId = messageId;
             queueAnswer(c, answer);
         };
         // Several devices: a topic's subscribers or a group's members. They
@@ -563,6 +628,12 @@ void EmulatorServer::Private::handleDownstream(
                 offerToDevice(*dev, delivery);
         }
     }
+    if (act.upstream > 0)
+        scenarioUpstream(c->senderId, act.upstream);
+    if (act.drainAfter) {
+        if (Connection *still = connection(connectionId))
+            drain(still);
+    }
     if (Connection *still = connection(connectionId);
         still && faults.drainEveryStanzas > 0 && still->stanzasReceived % faults.drainEveryStanzas == 0) {
         drain(still);
@@ -589,6 +660,8 @@ void EmulatorServer::Private::queueNack(Connection *c, const QString &messageId,
     a.isNack = true;
     a.countsPending = countsPending;
     a.json = json::serialize(Nack::make(messageId, from, code, description).toJson());
+    a.messageId = messageId;
+    a.nackCode = code;
     queueAnswer(c, a);
 }
 
@@ -633,6 +706,8 @@ void EmulatorServer::Private::flushAnswers(int connectionId)
         }
         if (a.countsPending)
             --c->pending;
+        if (observer)
+            observer->answerWritten(c->id, t, a.messageId, a.countsPending, a.isNack, a.nackCode);
     }
     if (!c->answers.empty())
         c->answerTimer->start(std::max<qint64>(0, c->answers.front().dueMs - t));
@@ -820,6 +895,8 @@ void EmulatorServer::Private::deliverItem(UpstreamItem &item, Connection *c)
         if (downstreamIndex.contains(original))
             downstreamRecord(original).receiptSent = true;
     }
+    if (observer)
+        observer->upstreamDelivered(c->id, now(), item.from, item.messageId, item.isReceipt, copies);
     item.inflightConnection = c->id;
     if (!item.everDelivered && !item.deviceToken.isEmpty())
         --unsentByDevice[item.deviceToken];
@@ -867,6 +944,8 @@ void EmulatorServer::Private::drain(Connection *c)
     else
         c->stream->sendGcm(json::serialize(Control::connectionDraining().toJson()));
     qCInfo(lcCcsServer) << "connection" << c->id << "draining";
+    if (observer)
+        observer->drainSent(c->id, now());
     // What was already in the pipeline still arrives here: the answers still
     // due (queued), and upstream messages and receipts already routed to it.
     int pipeline = std::max(0, config.drainPipelineMessages);
@@ -889,14 +968,17 @@ void EmulatorServer::Private::drain(Connection *c)
 void EmulatorServer::Private::checkDrainClose(Connection *c)
 {
     if (c->draining && config.drainGraceMs <= 0 && c->pending <= 0 && c->answers.empty()
-        && c->unackedUpstream <= 0 && c->stream->isOpen())
+        && c->unackedUpstream <= 0 && c->stream->isOpen()) {
+        c->end = ConnectionEnd::Drained;
         c->stream->closeStream();
+    }
 }
 
 void EmulatorServer::Private::drop(Connection *c)
 {
     ++counters.connectionsDropped;
     qCInfo(lcCcsServer) << "connection" << c->id << "dropped (fault)";
+    c->end = ConnectionEnd::Dropped;
     c->stream->abort(); // emits closed(): c is gone after this
 }
 
@@ -915,6 +997,8 @@ void EmulatorServer::Private::onClosed(int connectionId)
         }
     }
     c->stream->deleteLater();
+    if (observer)
+        observer->connectionClosed(connectionId, now(), c->end);
     Q_EMIT q->clientDisconnected(connectionId);
     schedulePump();
 }
@@ -946,6 +1030,23 @@ void EmulatorServer::Private::applySchedules()
         upstreamRateTimer.start(std::max(1, static_cast<int>(1000.0 / config.upstreamRatePerSecond)));
     else
         upstreamRateTimer.stop();
+}
+
+// The conformance scenario's upstream traffic: `count` registered devices of
+// the sender, taken in turn, each send their next message (their own ids
+// 1, 2, 3..., so ids repeat across devices).
+void EmulatorServer::Private::scenarioUpstream(const QString &senderId, int count)
+{
+    const size_t n = devices.size();
+    for (size_t tried = 0; count > 0 && tried < n; ++tried) {
+        DeviceState &dev = devices[scenarioDeviceCursor++ % n];
+        if (dev.status.spec.kind != DeviceKind::Registered || senderOf(dev) != senderId)
+            continue;
+        QJsonObject data;
+        data.insert(QStringLiteral("kind"), QStringLiteral("conformance"));
+        if (!q->sendUpstream(dev.status.spec.token, data).isEmpty())
+            --count;
+    }
 }
 
 void EmulatorServer::Private::spontaneousUpstream()
@@ -1020,8 +1121,10 @@ bool EmulatorServer::start(const EmulatorConfig &config, QString *error)
     QObject::connect(
         server.get(), &QTcpServer::pendingConnectionAvailable, this, [this] { d->onNewConnections(); });
     QObject::connect(
-        server.get(), &QSslServer::errorOccurred, this, [](QSslSocket *, QAbstractSocket::SocketError e) {
+        server.get(), &QSslServer::errorOccurred, this, [this](QSslSocket *, QAbstractSocket::SocketError e) {
             qCDebug(lcCcsServer) << "TLS handshake failed:" << e;
+            if (d->observer && e == QAbstractSocket::SslHandshakeFailedError)
+                d->observer->tlsHandshakeFailed(d->now());
         });
     if (!server->listen(config.address, config.port))
         return fail(tr("Cannot listen on %1:%2: %3")
@@ -1044,8 +1147,20 @@ void EmulatorServer::stop()
         d->server->close();
         d->server.reset();
     }
-    for (auto &[id, c] : d->connections)
+    for (auto &[id, c] : d->connections) {
+        c->end = ConnectionEnd::Stopped;
         c->stream->closeStream();
+    }
+}
+
+void EmulatorServer::setObserver(EmulatorObserver *observer)
+{
+    d->observer = observer;
+}
+
+qint64 EmulatorServer::elapsedMs() const
+{
+    return d->now();
 }
 
 bool EmulatorServer::isListening() const

@@ -8,6 +8,8 @@
 
 namespace ccs::emulator {
 
+class EmulatorObserver;
+
 // A CCS-compatible server on QSslServer: direct TLS, SASL PLAIN, bind,
 // <gcm> stanzas, the shared validation rules, flow control, simulated
 // devices, receipts, upstream traffic and fault injection. Lives on the
@@ -50,6 +52,11 @@ public:
         QString *error = nullptr);
     bool removeGroup(const QString &notificationKey);
     QList<DeviceGroup> groups() const;
+
+    // Sees every connection, stanza, answer and ACK (the conformance grader);
+    // nullptr: none. Not owned; must outlive the server or be detached first.
+    void setObserver(EmulatorObserver *observer);
+    qint64 elapsedMs() const; // the emulator's monotonic clock, as observers get it
 
     quint64 seed() const; // the seed of this run's random choices (printed by ccs-emulator)
 

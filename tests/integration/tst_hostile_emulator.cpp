@@ -7,8 +7,16 @@
 
 #include "RawCcsClient.h"
 #include "TestEmulator.h"
+#include "server/conformance/ConformanceGrader.h"
+#include "server/conformance/ConformanceReport.h"
 
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QRegularExpression>
+#include <QScopeGuard>
 #include <QSignalSpy>
+#include <QTemporaryDir>
 #include <QTest>
 
 using namespace ccs;
@@ -44,9 +52,16 @@ class TestHostileEmulator : public QObject
 {
     Q_OBJECT
 
+private:
+    void runHostile(bool graded);
+
 private Q_SLOTS:
     void hostileClient_data();
     void hostileClient();
+    void hostileClientGraded_data() { hostileClient_data(); }
+    // The same catalogue with the conformance grader attached (ccs-emulator
+    // --conformance): graded, not crashed into, and the reports still written.
+    void hostileClientGraded();
     void authFloodIsCut();
     void manyHalfOpenConnections();
 };
@@ -201,12 +216,28 @@ void TestHostileEmulator::hostileClient_data()
 
 void TestHostileEmulator::hostileClient()
 {
+    runHostile(false);
+}
+
+void TestHostileEmulator::hostileClientGraded()
+{
+    runHostile(true);
+}
+
+void TestHostileEmulator::runHostile(bool graded)
+{
     QFETCH(int, stage);
     QFETCH(QByteArray, bytes);
     QFETCH(QString, expect);
 
     TestEmulator emu;
     QVERIFY2(emu.isRunning(), qPrintable(emu.error()));
+    std::unique_ptr<emulator::ConformanceGrader> grader;
+    if (graded) {
+        grader = std::make_unique<emulator::ConformanceGrader>(emu.server());
+        emu.server()->setObserver(grader.get());
+    }
+    const auto detach = qScopeGuard([&] { emu.server()->setObserver(nullptr); });
     {
         RawCcsClient client;
         client.setPinnedCertificate(emu.certificate());
@@ -283,6 +314,28 @@ void TestHostileEmulator::hostileClient()
             && o.value(QLatin1String("message_type")) == QLatin1String("ack");
     }));
     QVERIFY(emu.isRunning());
+    if (!grader)
+        return;
+    grader->finish();
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const QString jsonPath = dir.filePath(QStringLiteral("report.json"));
+    const QString junitPath = dir.filePath(QStringLiteral("report.xml"));
+    QVERIFY2(
+        emulator::conformance::writeReport(jsonPath, emulator::conformance::jsonReport(*grader, 1.0), &error),
+        qPrintable(error));
+    QVERIFY2(emulator::conformance::writeReport(
+                 junitPath, emulator::conformance::junitReport(*grader, 1.0), &error),
+        qPrintable(error));
+    QFile json(jsonPath);
+    QVERIFY(json.open(QIODevice::ReadOnly));
+    const QJsonObject report = QJsonDocument::fromJson(json.readAll()).object();
+    QCOMPARE(report.value(QLatin1String("rules")).toArray().size(), 11);
+    QVERIFY(report.value(QLatin1String("passed")).isBool());
+    QFile junit(junitPath);
+    QVERIFY(junit.open(QIODevice::ReadOnly));
+    QCOMPARE(junit.readAll().count("<testcase "), 11);
+    QVERIFY(!emulator::conformance::textReport(*grader).contains(QLatin1String(TestEmulator::kApiKey)));
 }
 
 void TestHostileEmulator::authFloodIsCut()

@@ -368,7 +368,9 @@ private Q_SLOTS:
         for (int i = 0; i < 300; ++i) {
             const LedgerEntry &e = session.ledger()->at(i);
             retries += e.retries;
-            QVERIFY(record.value(e.message.messageId).timesReceived >= 1);
+            // Messages queued for a token CCS had already unregistered are not sent.
+            if (e.message.to != QLatin1String("dev-unregistered"))
+                QVERIFY(record.value(e.message.messageId).timesReceived >= 1);
             QVERIFY(record.value(e.message.messageId).timesReceived <= e.attempts);
         }
         QVERIFY(retries > 0);

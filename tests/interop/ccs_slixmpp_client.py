@@ -8,6 +8,9 @@ NACKs (unknown token, unregistered device) and a delivery receipt, makes a
 device send an upstream message through the admin API and ACKs it, then
 checks the emulator's record and stops it with SIGTERM.
 
+With --graded REPORT the emulator runs with --conformance and grades this
+client; the JSON report must be written and no rule may fail.
+
 Exit status: 0 passed, 1 failed, 77 skipped (slixmpp missing).
 """
 import argparse
@@ -207,14 +210,19 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--emulator", required=True, help="path of the ccs-emulator program")
     parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--graded", metavar="REPORT", help="run ccs-emulator --conformance, report here")
     args = parser.parse_args()
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING)
 
     with tempfile.TemporaryDirectory() as data_dir:
         env = dict(os.environ, QT_LOGGING_RULES="ccs.*.debug=false;ccs.*.info=false")
-        proc = subprocess.Popen([args.emulator, "--listen", "127.0.0.1:0", "--json", "--data-dir", data_dir,
-                                 "--receipt-delay-ms", "100", "--seed", "4242"],
-                                stdout=subprocess.PIPE, text=True, env=env)
+        command = [args.emulator, "--listen", "127.0.0.1:0", "--json", "--data-dir", data_dir,
+                   "--receipt-delay-ms", "100", "--seed", "4242"]
+        if args.graded:
+            # This client ACKs only the upstream messages it asks for: the
+            # scenario's own upstream traffic stays off.
+            command += ["--conformance", "--conformance-upstream-every", "0", "--report-json", args.graded]
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
         try:
             line = proc.stdout.readline()
             if not line:
@@ -246,6 +254,20 @@ def main():
             except subprocess.TimeoutExpired:
                 proc.kill()
                 code = "killed"
+            rest = proc.stdout.read() if proc.stdout else ""
+        if args.graded:
+            print(rest)
+            try:
+                with open(args.graded, encoding="utf-8") as f:
+                    report = json.load(f)
+            except (OSError, ValueError) as e:
+                print(f"FAIL: no conformance report: {e}", file=sys.stderr)
+                return 1
+            statuses = {r["id"]: r["status"] for r in report["rules"]}
+            print("graded:", json.dumps(statuses))
+            if len(statuses) != 11 or not report["passed"]:
+                print(f"FAIL: the grader failed slixmpp: {json.dumps(report['rules'], indent=1)}", file=sys.stderr)
+                return 1
         if result != "passed":
             print(f"FAIL: {result}", file=sys.stderr)
             return 1
