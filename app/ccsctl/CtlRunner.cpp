@@ -1,5 +1,7 @@
 #include "CtlRunner.h"
 
+#include "history/HistoryRecorder.h"
+#include "history/HistoryWriter.h"
 #include "protocol/JsonCodec.h"
 #include "storage/ProfileStore.h"
 #include "storage/SecretStore.h"
@@ -65,6 +67,7 @@ void CtlRunner::resolveProfile()
     settings.windowSize = m_options.settings.windowSize;
     settings.connectionCount = std::max(settings.connectionCount, m_options.settings.connectionCount);
     m_options.settings = settings;
+    m_historyProfile = profile->name;
     m_secrets = storage::SecretStore::createDefault(this);
     m_secrets->readKey(profile->name, this, [this](const storage::SecretResult &result) {
         if (result.ok() && !result.secret.isEmpty()) {
@@ -96,6 +99,7 @@ void CtlRunner::run()
         return;
     }
     m_session.setSettings(s);
+    openHistory();
 
     connect(&m_session, &CcsSession::stateChanged, this, [this](SessionState state) {
         if (state == SessionState::Connected)
@@ -313,6 +317,24 @@ QJsonObject CtlRunner::summary() const
         fields.insert(QStringLiteral("receipts"), m_receipts);
     }
     return fields;
+}
+
+void CtlRunner::openHistory()
+{
+    if (m_historyProfile.isEmpty())
+        return;
+    const ConnectionSettings &s = m_options.settings;
+    auto writer = std::make_unique<history::HistoryWriter>();
+    const history::OpenResult opened = writer->open(history::databasePathForProfile(m_historyProfile),
+        {QStringLiteral("ccsctl"), s.host, s.port, s.senderId});
+    if (!opened.ok()) {
+        // The run goes on without a history; the reason is said once.
+        printError(QStringLiteral("not recorded in the history: %1").arg(opened.error));
+        return;
+    }
+    m_history = std::move(writer);
+    m_historyRecorder = std::make_unique<history::HistoryRecorder>(m_history.get());
+    m_historyRecorder->attachSession(&m_session);
 }
 
 void CtlRunner::finish(int exitCode)
