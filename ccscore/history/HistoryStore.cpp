@@ -1,5 +1,7 @@
 #include "HistoryStore.h"
 
+#include "client/SessionTypes.h"
+
 #include <QDateTime>
 #include <QFileInfo>
 #include <QJsonArray>
@@ -165,14 +167,22 @@ bool HistoryStore::searchKind(RowKind kind, const HistoryQuery &q, QVector<Histo
     }
     if (!q.state.isEmpty()) {
         if (kind == RowKind::Downstream) {
-            where << QStringLiteral("state = ? COLLATE NOCASE");
+            // The stored spelling, so that the (state, queued_ms) index serves the search.
+            QString canonical;
+            for (int s = 0; s <= int(MessageState::Cancelled); ++s)
+                if (stateName(MessageState(s)).compare(q.state, Qt::CaseInsensitive) == 0)
+                    canonical = stateName(MessageState(s));
+            if (canonical.isEmpty())
+                return true;
+            where << QStringLiteral("state = ?");
+            binds << canonical;
         } else if (kind == RowKind::Receipt) {
             where << QStringLiteral("status = ? COLLATE NOCASE");
         } else {
             if (q.state.compare(QLatin1String("Received"), Qt::CaseInsensitive) != 0)
                 return true;
         }
-        if (kind != RowKind::Upstream)
+        if (kind == RowKind::Receipt)
             binds << q.state;
     }
     if (!q.nackCode.isEmpty()) {

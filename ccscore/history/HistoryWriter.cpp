@@ -47,18 +47,53 @@ QString downstreamPayload(const DownstreamMessage &message)
     return text;
 }
 
+// Written by hand: this runs for every message in every batch, and QJsonDocument costs
+// several allocations per value. States are plain identifiers; details are escaped.
+void appendJsonString(QString *out, const QString &text)
+{
+    out->append(QLatin1Char('"'));
+    for (const QChar c : text) {
+        switch (c.unicode()) {
+        case '"':
+            out->append(QLatin1String("\\\""));
+            break;
+        case '\\':
+            out->append(QLatin1String("\\\\"));
+            break;
+        default:
+            if (c.unicode() < 0x20)
+                out->append(QStringLiteral("\\u%1").arg(c.unicode(), 4, 16, QLatin1Char('0')));
+            else
+                out->append(c);
+        }
+    }
+    out->append(QLatin1Char('"'));
+}
+
 QString historyJson(const QVector<LedgerTransition> &history)
 {
-    QJsonArray array;
+    QString out;
+    out.reserve(48 * history.size() + 2);
+    out.append(QLatin1Char('['));
     for (const LedgerTransition &t : history) {
-        QJsonObject item {{QStringLiteral("state"), stateName(t.state)}, {QStringLiteral("at_ms"), t.atMs}};
-        if (t.connectionId)
-            item.insert(QStringLiteral("connection"), t.connectionId);
-        if (!t.detail.isEmpty())
-            item.insert(QStringLiteral("detail"), t.detail);
-        array.append(item);
+        if (out.size() > 1)
+            out.append(QLatin1Char(','));
+        out.append(QLatin1String("{\"state\":\""));
+        out.append(stateName(t.state));
+        out.append(QLatin1String("\",\"at_ms\":"));
+        out.append(QString::number(t.atMs));
+        if (t.connectionId) {
+            out.append(QLatin1String(",\"connection\":"));
+            out.append(QString::number(t.connectionId));
+        }
+        if (!t.detail.isEmpty()) {
+            out.append(QLatin1String(",\"detail\":"));
+            appendJsonString(&out, t.detail);
+        }
+        out.append(QLatin1Char('}'));
     }
-    return QString::fromUtf8(QJsonDocument(array).toJson(QJsonDocument::Compact));
+    out.append(QLatin1Char(']'));
+    return out;
 }
 
 } // namespace
@@ -169,7 +204,7 @@ private:
             "INSERT INTO downstream (session_id, message_id, to_token, request, payload, state, history,"
             " attempts, retries, connection, nack_code, error_description, queued_ms, sent_ms, acked_ms,"
             " delivered_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-            " ON CONFLICT (session_id, message_id) DO UPDATE SET state = excluded.state,"
+            " ON CONFLICT (message_id, session_id) DO UPDATE SET state = excluded.state,"
             " history = excluded.history, attempts = excluded.attempts, retries = excluded.retries,"
             " connection = excluded.connection, nack_code = excluded.nack_code,"
             " error_description = excluded.error_description, sent_ms = excluded.sent_ms,"
@@ -180,7 +215,7 @@ private:
             "INSERT INTO upstream (session_id, from_token, message_id, category, payload, message, "
             "connection,"
             " received_ms, ack_sent_ms) VALUES (?,?,?,?,?,?,?,?,?)"
-            " ON CONFLICT (session_id, from_token, message_id) DO UPDATE SET times_seen = times_seen + 1",
+            " ON CONFLICT (message_id, from_token, session_id) DO UPDATE SET times_seen = times_seen + 1",
             "INSERT INTO receipt (session_id, receipt_id, original_message_id, device_token, status, "
             "category,"
             " message, connection, received_ms, ack_sent_ms) VALUES (?,?,?,?,?,?,?,?,?,?)"
