@@ -164,6 +164,60 @@ bool parseHistoryOptions(
     return true;
 }
 
+// Lines of `ccsctl history --json` (their downstream "request") or bare downstream
+// requests. Other kinds are skipped; a broken line is reported by its number and the
+// others are still replayed.
+bool loadReplay(CtlOptions *options, QString *error)
+{
+    QFile file(options->replayFile);
+    if (!file.open(QIODevice::ReadOnly)) {
+        *error = QStringLiteral("cannot read %1: %2").arg(options->replayFile, file.errorString());
+        return false;
+    }
+    int lineNumber = 0;
+    bool anyReceipt = false;
+    while (!file.atEnd()) {
+        const QByteArray line = file.readLine().trimmed();
+        ++lineNumber;
+        if (line.isEmpty())
+            continue;
+        QJsonObject object;
+        ParseError parseError;
+        if (!json::parseObject(line, &object, &parseError)) {
+            options->replayProblems
+                << QStringLiteral("line %1: not a JSON object: %2").arg(lineNumber).arg(parseError.message);
+            continue;
+        }
+        const QString kind = object.value(QLatin1String("kind")).toString();
+        if (!kind.isEmpty() && kind != QLatin1String("downstream"))
+            continue; // upstream messages and receipts are not sent again
+        const QJsonObject request = object.contains(QLatin1String("request"))
+            ? object.value(QLatin1String("request")).toObject()
+            : object;
+        if (request.value(QLatin1String("to")).toString().isEmpty()) {
+            options->replayProblems
+                << QStringLiteral("line %1: no downstream request (\"to\" is missing)").arg(lineNumber);
+            continue;
+        }
+        DownstreamMessage message = DownstreamMessage::fromJson(request);
+        message.messageId.clear(); // a new id: the original may still be remembered by CCS
+        anyReceipt = anyReceipt || message.deliveryReceiptRequested.value_or(false);
+        options->replayMessages.append(message);
+    }
+    if (options->replayMessages.isEmpty()) {
+        *error
+            = QStringLiteral("%1 holds no downstream message to replay%2")
+                  .arg(options->replayFile,
+                      options->replayProblems.isEmpty()
+                          ? QString()
+                          : QStringLiteral(" (%1)").arg(options->replayProblems.join(QStringLiteral("; "))));
+        return false;
+    }
+    options->count = int(options->replayMessages.size());
+    options->message.deliveryReceiptRequested = anyReceipt;
+    return true;
+}
+
 } // namespace
 
 bool parseOptions(const QStringList &arguments, CtlOptions *options, QString *error, bool *helpShown)
@@ -174,6 +228,7 @@ bool parseOptions(const QStringList &arguments, CtlOptions *options, QString *er
         "Sends to and listens on a GCM Cloud Connection Server (or the CCS Admin emulator).\n\n"
         "  ccsctl send --to TOKEN [--data JSON] ... [connection options]\n"
         "  ccsctl listen [--count N] [--timeout SECONDS] [connection options]\n"
+        "  ccsctl replay FILE.jsonl [--wait-receipts SECONDS] [connection options]\n"
         "  ccsctl history [--profile NAME] [--to TOKEN] [--id ID] [--text WORDS] [--state S] [--nack CODE]\n"
         "                 [--since WHEN] [--until WHEN] [--connection N] [--limit N] [--json | --csv]\n\n"
         "The API key is read from the environment variable CCS_API_KEY (or, with --profile,\n"
@@ -272,13 +327,21 @@ bool parseOptions(const QStringList &arguments, CtlOptions *options, QString *er
         return true;
     }
     const QStringList positional = parser.positionalArguments();
-    if (positional.size() != 1) {
+    if (positional.size() == 2 && positional.first() == QLatin1String("replay")) {
+        options->command = Command::Send;
+        options->replayFile = positional.at(1);
+    } else if (positional.size() != 1) {
         *error = positional.isEmpty()
             ? QStringLiteral("missing command: send, listen or history")
             : QStringLiteral("one command expected, got: %1").arg(positional.join(u' '));
         return false;
     }
-    if (positional.first() == QLatin1String("send"))
+    if (!options->replayFile.isEmpty())
+        ; // replay: a send of the file's messages
+    else if (positional.first() == QLatin1String("replay")) {
+        *error = QStringLiteral("replay needs a file: ccsctl replay FILE.jsonl");
+        return false;
+    } else if (positional.first() == QLatin1String("send"))
         options->command = Command::Send;
     else if (positional.first() == QLatin1String("listen"))
         options->command = Command::Listen;
@@ -373,6 +436,21 @@ bool parseOptions(const QStringList &arguments, CtlOptions *options, QString *er
             }
         }
         return true;
+    }
+
+    if (!options->replayFile.isEmpty()) {
+        for (const QCommandLineOption &option : sendOnly) {
+            if (parser.isSet(option) && option.names().constFirst() != QLatin1String("wait-receipts")) {
+                *error = QStringLiteral("--%1 is not an option of replay: the file says what to send")
+                             .arg(option.names().constFirst());
+                return false;
+            }
+        }
+        if (parser.isSet(waitReceipts)
+            && !parseNumber(QStringLiteral("wait-receipts"), parser.value(waitReceipts), 0, 1e7,
+                &options->waitReceiptsSeconds, error))
+            return false;
+        return loadReplay(options, error);
     }
 
     DownstreamMessage &m = options->message;

@@ -37,6 +37,10 @@ struct CtlOptions {
     QString historyFile; // a database file instead of the profile's
     qint64 historyLimit = 100; // 0: every match
     bool csv = false;
+    // replay: the downstream messages read from a JSON Lines file (sent with new ids)
+    QString replayFile;
+    QList<DownstreamMessage> replayMessages;
+    QStringList replayProblems; // "line 7: ..." for lines that were not replayable
 };
 
 // Parses argv (without the API key: that comes from CCS_API_KEY or the keychain).

@@ -235,6 +235,26 @@ void CtlRunner::startSend()
     });
     m_timeout.start(int(std::min(limit * 1000, 2e9)));
     m_session.open();
+    if (!m_options.replayFile.isEmpty()) {
+        // A replayed message that is not valid any more is reported and skipped; the others go.
+        for (const QString &problem : std::as_const(m_options.replayProblems))
+            printError(QStringLiteral("%1: %2 (not replayed)").arg(m_options.replayFile, problem));
+        int accepted = 0;
+        for (DownstreamMessage message : std::as_const(m_options.replayMessages)) {
+            ValidationFailure failure;
+            if (m_session.send(message, &failure))
+                ++accepted;
+            else
+                printError(
+                    QStringLiteral("not replayed (to %1): %2")
+                        .arg(message.to,
+                            failure.userMessage().isEmpty() ? failure.description : failure.userMessage()));
+        }
+        m_options.count = accepted;
+        if (accepted == 0)
+            finish(ExitIncomplete);
+        return;
+    }
     for (int i = 0; i < m_options.count && !m_finishing; ++i) {
         DownstreamMessage message = m_options.message;
         message.messageId.clear(); // a fresh id each

@@ -1,4 +1,4 @@
-#include "HistoryDatabase.h"
+#include "HistorySql.h"
 
 #include <QDir>
 #include <QFileInfo>

@@ -1,6 +1,5 @@
 #pragma once
 
-#include <QSqlDatabase>
 #include <QString>
 
 namespace ccs::history {
@@ -29,12 +28,5 @@ QString historyDirectory();
 QString databasePathForProfile(const QString &profile);
 // A file name for any profile name: letters, digits, '-', '_' and '.' stay, the rest is %XX.
 QString fileNameForProfile(const QString &profile);
-
-// Opens (creating when missing) and brings the schema up to kSchemaVersion.
-// connectionName must be unique per thread. readOnly opens without creating or migrating.
-// On failure the connection is removed again and the file is not changed.
-OpenResult openDatabase(const QString &path, const QString &connectionName, bool readOnly, QSqlDatabase *out);
-// Closes and removes a connection made by openDatabase.
-void closeDatabase(const QString &connectionName);
 
 } // namespace ccs::history

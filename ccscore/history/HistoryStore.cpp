@@ -1,5 +1,6 @@
 #include "HistoryStore.h"
 
+#include "HistorySql.h"
 #include "client/SessionTypes.h"
 
 #include <QDateTime>
@@ -94,7 +95,8 @@ OpenResult HistoryStore::open(const QString &path, bool readOnly)
 {
     close();
     m_connectionName = QStringLiteral("ccs-history-store-%1").arg(QUuid::createUuid().toString(QUuid::Id128));
-    const OpenResult result = openDatabase(path, m_connectionName, readOnly, &m_db);
+    QSqlDatabase db;
+    const OpenResult result = openDatabase(path, m_connectionName, readOnly, &db);
     if (!result.ok()) {
         m_connectionName.clear();
         m_lastError = result.error;
@@ -108,7 +110,6 @@ void HistoryStore::close()
 {
     if (m_connectionName.isEmpty())
         return;
-    m_db = QSqlDatabase();
     closeDatabase(m_connectionName);
     m_connectionName.clear();
 }
@@ -221,7 +222,8 @@ bool HistoryStore::searchKind(RowKind kind, const HistoryQuery &q, QVector<Histo
     if (!where.isEmpty())
         sql += QStringLiteral(" WHERE ") + where.join(QStringLiteral(" AND "));
     sql += QStringLiteral(" ORDER BY %1 DESC, id DESC LIMIT %2").arg(time).arg(std::max(1, q.limit));
-    QSqlQuery query(m_db);
+    QSqlDatabase db = QSqlDatabase::database(m_connectionName, false);
+    QSqlQuery query(db);
     query.setForwardOnly(true);
     if (!query.prepare(sql)) {
         m_lastError = query.lastError().text();
@@ -261,7 +263,7 @@ bool HistoryStore::searchKind(RowKind kind, const HistoryQuery &q, QVector<Histo
 bool HistoryStore::search(const HistoryQuery &query, QVector<HistoryRow> *rows)
 {
     rows->clear();
-    if (!m_db.isOpen()) {
+    if (!isOpen()) {
         m_lastError = QStringLiteral("The history is not open.");
         return false;
     }
@@ -286,9 +288,10 @@ bool HistoryStore::search(const HistoryQuery &query, QVector<HistoryRow> *rows)
 HistoryStats HistoryStore::stats()
 {
     HistoryStats stats;
-    if (!m_db.isOpen())
+    if (!isOpen())
         return stats;
-    QSqlQuery query(m_db);
+    QSqlDatabase db = QSqlDatabase::database(m_connectionName, false);
+    QSqlQuery query(db);
     auto count = [&](const char *table) -> qint64 {
         // max(id) - min(id) + 1 would be faster but wrong after retention; count(*) uses the smallest index.
         if (query.exec(QStringLiteral("SELECT count(*) FROM %1").arg(QLatin1String(table))) && query.next())
@@ -310,12 +313,13 @@ HistoryStats HistoryStore::stats()
 
 qint64 HistoryStore::applyRetention(int maxAgeDays, qint64 maxMessages)
 {
-    if (!m_db.isOpen())
+    if (!isOpen())
         return -1;
-    QSqlQuery query(m_db);
+    QSqlDatabase db = QSqlDatabase::database(m_connectionName, false);
+    QSqlQuery query(db);
     qint64 removed = 0;
-    if (!m_db.transaction()) {
-        m_lastError = m_db.lastError().text();
+    if (!db.transaction()) {
+        m_lastError = db.lastError().text();
         return -1;
     }
     auto run = [&](const QString &sql, const QVariantList &binds) {
@@ -348,10 +352,10 @@ qint64 HistoryStore::applyRetention(int maxAgeDays, qint64 maxMessages)
                                   " ORDER BY received_ms DESC, id DESC LIMIT -1 OFFSET ?)"),
                 {maxMessages});
     }
-    if (!ok || !m_db.commit()) {
+    if (!ok || !db.commit()) {
         if (ok)
-            m_lastError = m_db.lastError().text();
-        m_db.rollback();
+            m_lastError = db.lastError().text();
+        db.rollback();
         return -1;
     }
     return removed;
@@ -359,26 +363,71 @@ qint64 HistoryStore::applyRetention(int maxAgeDays, qint64 maxMessages)
 
 bool HistoryStore::deleteAll()
 {
-    if (!m_db.isOpen())
+    if (!isOpen())
         return false;
-    QSqlQuery query(m_db);
-    if (!m_db.transaction())
+    QSqlDatabase db = QSqlDatabase::database(m_connectionName, false);
+    QSqlQuery query(db);
+    if (!db.transaction())
         return false;
     for (const char *table : {"downstream", "upstream", "receipt", "connection_event"}) {
         if (!query.exec(QStringLiteral("DELETE FROM %1").arg(QLatin1String(table)))) {
             m_lastError = query.lastError().text();
-            m_db.rollback();
+            db.rollback();
             return false;
         }
     }
-    if (!m_db.commit()) {
-        m_lastError = m_db.lastError().text();
-        m_db.rollback();
+    if (!db.commit()) {
+        m_lastError = db.lastError().text();
+        db.rollback();
         return false;
     }
     // Give the space back; fails harmlessly while a writer is busy.
     query.exec(QStringLiteral("PRAGMA wal_checkpoint(TRUNCATE)"));
     query.exec(QStringLiteral("VACUUM"));
+    return true;
+}
+
+} // namespace ccs::history
+
+namespace ccs::history {
+
+QString HistoryStore::integrityCheck()
+{
+    if (!isOpen())
+        return m_lastError;
+    QSqlQuery query(QSqlDatabase::database(m_connectionName, false));
+    if (!query.exec(QStringLiteral("PRAGMA integrity_check")))
+        return query.lastError().text();
+    QStringList lines;
+    while (query.next())
+        lines << query.value(0).toString();
+    return lines.join(QLatin1Char('\n'));
+}
+
+QString HistoryStore::setting(const QString &key) const
+{
+    if (!isOpen())
+        return {};
+    QSqlQuery query(QSqlDatabase::database(m_connectionName, false));
+    query.prepare(QStringLiteral("SELECT value FROM setting WHERE key = ?"));
+    query.addBindValue(key);
+    if (query.exec() && query.next())
+        return query.value(0).toString();
+    return {};
+}
+
+bool HistoryStore::setSetting(const QString &key, const QString &value)
+{
+    if (!isOpen())
+        return false;
+    QSqlQuery query(QSqlDatabase::database(m_connectionName, false));
+    query.prepare(QStringLiteral("INSERT OR REPLACE INTO setting (key, value) VALUES (?, ?)"));
+    query.addBindValue(key);
+    query.addBindValue(value);
+    if (!query.exec()) {
+        m_lastError = query.lastError().text();
+        return false;
+    }
     return true;
 }
 

@@ -3,7 +3,6 @@
 #include "HistoryDatabase.h"
 
 #include <QJsonObject>
-#include <QSqlDatabase>
 #include <QString>
 #include <QVector>
 
@@ -74,7 +73,7 @@ public:
 
     OpenResult open(const QString &path, bool readOnly = false);
     void close();
-    bool isOpen() const { return m_db.isOpen(); }
+    bool isOpen() const { return !m_connectionName.isEmpty(); }
     QString path() const { return m_path; }
     QString lastError() const { return m_lastError; }
 
@@ -88,12 +87,15 @@ public:
     qint64 applyRetention(int maxAgeDays, qint64 maxMessages);
     // Empties the history (the file stays, smaller after VACUUM).
     bool deleteAll();
-    QSqlDatabase database() const { return m_db; }
+    // PRAGMA integrity_check: "ok" for a sound file.
+    QString integrityCheck();
+    // Small per-profile settings kept in the database itself (retention).
+    QString setting(const QString &key) const;
+    bool setSetting(const QString &key, const QString &value);
 
 private:
     bool searchKind(RowKind kind, const HistoryQuery &query, QVector<HistoryRow> *rows);
 
-    QSqlDatabase m_db;
     QString m_connectionName;
     QString m_path;
     QString m_lastError;

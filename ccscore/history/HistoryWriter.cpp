@@ -1,5 +1,6 @@
 #include "HistoryWriter.h"
 
+#include "HistorySql.h"
 #include "protocol/NackCatalogue.h"
 
 #include <QDateTime>

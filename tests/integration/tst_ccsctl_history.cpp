@@ -292,6 +292,55 @@ private Q_SLOTS:
         QCOMPARE(file.readAll(), before);
     }
 
+    // Last: it adds to the history the filters above count.
+    void replayResendsWithNewIds()
+    {
+        const Run found
+            = history({QStringLiteral("--json"), QStringLiteral("--text"), QStringLiteral("pizza")});
+        QCOMPARE(found.lines.size(), 3);
+        const QString path = m_home.filePath(QStringLiteral("case.jsonl"));
+        {
+            QFile file(path);
+            QVERIFY(file.open(QIODevice::WriteOnly));
+            const QList<QByteArray> lines = found.out.trimmed().split('\n');
+            file.write(lines.at(0) + "\n{\"broken\": \n" + lines.at(1) + "\n"
+                + R"({"kind":"upstream","message_id":"1","token":"dev-1"})" + "\n" + lines.at(2) + "\n");
+        }
+        const Run r = run({QStringLiteral("replay"), path, QStringLiteral("--json"),
+            QStringLiteral("--profile"), kProfile, QStringLiteral("--wait-receipts"), QStringLiteral("10")});
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        QStringList acked;
+        bool reported = false;
+        for (const QJsonObject &o : r.lines) {
+            const QString event = o.value(QLatin1String("event")).toString();
+            if (event == QLatin1String("ack"))
+                acked << o.value(QLatin1String("message_id")).toString();
+            if (event == QLatin1String("error")
+                && o.value(QLatin1String("error_description")).toString().contains(QLatin1String("line 2")))
+                reported = true;
+        }
+        QVERIFY2(reported, r.out.constData());
+        QCOMPARE(acked.size(), 3);
+        for (const QString &id : std::as_const(acked))
+            QVERIFY(!m_sent.contains(id)); // new ids
+        // The same payloads, now twice in the history.
+        const Run again
+            = history({QStringLiteral("--json"), QStringLiteral("--text"), QStringLiteral("pizza")});
+        QCOMPARE(again.lines.size(), 6);
+        QCOMPARE(again.lines.first().value(QLatin1String("request")).toObject().value(QLatin1String("data")),
+            found.lines.first().value(QLatin1String("request")).toObject().value(QLatin1String("data")));
+        // A file without anything to replay is a usage error that names the broken line.
+        const QString bad = m_home.filePath(QStringLiteral("bad.jsonl"));
+        {
+            QFile file(bad);
+            QVERIFY(file.open(QIODevice::WriteOnly));
+            file.write("\nnot json\n");
+        }
+        const Run none = run({QStringLiteral("replay"), bad, QStringLiteral("--profile"), kProfile});
+        QCOMPARE(none.exitCode, 2);
+        QVERIFY2(none.err.contains("line 2"), none.err.constData());
+    }
+
     void cleanupTestCase()
     {
         m_emu.reset();

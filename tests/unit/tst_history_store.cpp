@@ -8,6 +8,7 @@
 
 #include <QCryptographicHash>
 #include <QFile>
+#include <QSqlDatabase>
 #include <QSqlQuery>
 #include <QTemporaryDir>
 #include <QTest>
@@ -67,12 +68,18 @@ private Q_SLOTS:
         const QString path = dir.filePath(QStringLiteral("sub/p.sqlite"));
         HistoryStore store;
         QVERIFY2(store.open(path).ok(), qPrintable(store.lastError()));
-        QSqlQuery q(store.database());
-        QVERIFY(q.exec(QStringLiteral("PRAGMA user_version")) && q.next());
-        QCOMPARE(q.value(0).toInt(), kSchemaVersion);
-        QVERIFY(q.exec(QStringLiteral("PRAGMA journal_mode")) && q.next());
-        QCOMPARE(q.value(0).toString(), QStringLiteral("wal"));
-        q.finish();
+        QCOMPARE(store.integrityCheck(), QStringLiteral("ok"));
+        {
+            QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("look"));
+            db.setDatabaseName(path);
+            QVERIFY(db.open());
+            QSqlQuery q(db);
+            QVERIFY(q.exec(QStringLiteral("PRAGMA user_version")) && q.next());
+            QCOMPARE(q.value(0).toInt(), kSchemaVersion);
+            QVERIFY(q.exec(QStringLiteral("PRAGMA journal_mode")) && q.next());
+            QCOMPARE(q.value(0).toString(), QStringLiteral("wal"));
+        }
+        QSqlDatabase::removeDatabase(QStringLiteral("look"));
         store.close();
         // Opening again keeps the data and migrates nothing.
         QVERIFY(store.open(path).ok());
@@ -124,6 +131,39 @@ private Q_SLOTS:
         QVERIFY2(result.error.contains(QLatin1String("damaged")), qPrintable(result.error));
         QCOMPARE(fileDigest(path), before);
         QVERIFY(!QFile::exists(path + QStringLiteral("-wal")));
+    }
+
+    void refusesLockedFileAndLeavesItUntouched()
+    {
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("locked.sqlite"));
+        {
+            HistoryStore store;
+            QVERIFY(store.open(path).ok());
+        }
+        const QByteArray before = fileDigest(path);
+        {
+            // Another program holds the file exclusively.
+            QSqlDatabase holder
+                = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("holder"));
+            holder.setDatabaseName(path);
+            QVERIFY(holder.open());
+            QSqlQuery q(holder);
+            QVERIFY(q.exec(QStringLiteral("PRAGMA locking_mode=EXCLUSIVE")));
+            QVERIFY(q.exec(QStringLiteral("BEGIN EXCLUSIVE")));
+            QVERIFY(q.exec(QStringLiteral("SELECT count(*) FROM session")));
+            HistoryStore store;
+            const OpenResult result = store.open(path); // waits out the busy timeout
+            QCOMPARE(result.status, OpenStatus::Locked);
+            QVERIFY2(result.error.contains(QLatin1String("locked")), qPrintable(result.error));
+            QVERIFY(q.exec(QStringLiteral("ROLLBACK")));
+            q.finish();
+            holder.close();
+        }
+        QSqlDatabase::removeDatabase(QStringLiteral("holder"));
+        QCOMPARE(fileDigest(path), before);
+        HistoryStore store;
+        QVERIFY(store.open(path).ok());
     }
 
     void refusesUnreadableFile()
