@@ -169,7 +169,7 @@ int main(int argc, char *argv[])
                 [](HistoryQuery &q) { q.token = QStringLiteral("device-517"); }},
             {"message id", [n](HistoryQuery &q) { q.messageId = QStringLiteral("m-%1").arg(n / 3); }},
             {"text, rare word (`needle`)", [](HistoryQuery &q) { q.text = QStringLiteral("needle"); }},
-            {"text, common word (1 in 3,001)", [](HistoryQuery &q) { q.text = QStringLiteral("w1234"); }},
+            {"text, common word (~530 messages)", [](HistoryQuery &q) { q.text = QStringLiteral("w1234"); }},
             {"text, two words", [](HistoryQuery &q) { q.text = QStringLiteral("w17 w119"); }},
             {"state Nacked", [](HistoryQuery &q) { q.state = QStringLiteral("Nacked"); }},
             {"NACK code", [](HistoryQuery &q) { q.nackCode = QStringLiteral("BAD_REGISTRATION"); }},
