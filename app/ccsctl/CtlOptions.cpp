@@ -4,7 +4,9 @@
 #include "protocol/JsonCodec.h"
 
 #include <QCommandLineParser>
+#include <QDateTime>
 #include <QFile>
+#include <QRegularExpression>
 #include <QTextStream>
 
 namespace ccs::ctl {
@@ -41,6 +43,181 @@ bool parseNumber(
     return true;
 }
 
+// ISO 8601 (a date, or a date and time; UTC unless it says otherwise), milliseconds since
+// 1970, or an age: 90s, 30m, 2h, 7d ago.
+bool parseWhen(const QString &name, const QString &text, qint64 *out, QString *error)
+{
+    static const QRegularExpression age(QStringLiteral("^(\\d+)\\s*([smhd])$"));
+    const QRegularExpressionMatch match = age.match(text.trimmed());
+    if (match.hasMatch()) {
+        const qint64 n = match.captured(1).toLongLong();
+        const QChar unit = match.captured(2).at(0);
+        const qint64 factor = unit == u's' ? 1000 : unit == u'm' ? 60000 : unit == u'h' ? 3600000 : 86400000;
+        *out = QDateTime::currentMSecsSinceEpoch() - n * factor;
+        return true;
+    }
+    bool isNumber = false;
+    const qint64 ms = text.toLongLong(&isNumber);
+    if (isNumber && ms >= 0) {
+        *out = ms;
+        return true;
+    }
+    QDateTime when = QDateTime::fromString(text, Qt::ISODateWithMs);
+    if (!when.isValid()) {
+        const QDate date = QDate::fromString(text, Qt::ISODate);
+        if (date.isValid())
+            when = date.startOfDay(Qt::UTC);
+    }
+    if (!when.isValid()) {
+        *error = QStringLiteral("--%1 must be an ISO 8601 time (2026-11-30 or 2026-11-30T14:05:00Z), "
+                                "milliseconds since 1970, or an age like 30m, 2h, 7d; not \"%2\"")
+                     .arg(name, text);
+        return false;
+    }
+    if (when.timeSpec() == Qt::LocalTime && !text.contains(u'+') && !text.endsWith(u'Z'))
+        when.setTimeSpec(Qt::UTC);
+    *out = when.toMSecsSinceEpoch();
+    return true;
+}
+
+bool parseHistoryOptions(
+    const QCommandLineParser &parser, CtlOptions *options, QString *error, const QList<QCommandLineOption> &o)
+{
+    const QCommandLineOption &to = o[0], &id = o[1], &text = o[2], &state = o[3], &nack = o[4], &since = o[5],
+                             &until = o[6], &connection = o[7], &limit = o[8], &kind = o[9], &file = o[10],
+                             &csv = o[11];
+    for (const QString &name :
+        {QStringLiteral("data"), QStringLiteral("notification"), QStringLiteral("collapse-key"),
+            QStringLiteral("ttl"), QStringLiteral("priority"), QStringLiteral("delay-while-idle"),
+            QStringLiteral("receipt"), QStringLiteral("dry-run"), QStringLiteral("count"),
+            QStringLiteral("wait-receipts"), QStringLiteral("timeout"), QStringLiteral("host"),
+            QStringLiteral("port"), QStringLiteral("sender-id"), QStringLiteral("domain"),
+            QStringLiteral("ca-cert"), QStringLiteral("connections"), QStringLiteral("window")}) {
+        if (parser.isSet(name)) {
+            *error = QStringLiteral("--%1 is not an option of history").arg(name);
+            return false;
+        }
+    }
+    history::HistoryQuery &q = options->historyQuery;
+    q.token = parser.value(to);
+    q.messageId = parser.value(id);
+    q.text = parser.value(text);
+    if (parser.isSet(text) && history::ftsQueryForWords(q.text).isEmpty()) {
+        *error = QStringLiteral("--text needs at least one word (letters or digits)");
+        return false;
+    }
+    if (parser.isSet(state)) {
+        static const QStringList states {QStringLiteral("Queued"), QStringLiteral("InFlight"),
+            QStringLiteral("Acked"), QStringLiteral("Delivered"), QStringLiteral("RetryWaiting"),
+            QStringLiteral("Nacked"), QStringLiteral("Expired"), QStringLiteral("Failed"),
+            QStringLiteral("Cancelled"), QStringLiteral("Received"),
+            QStringLiteral("MESSAGE_SENT_TO_DEVICE")};
+        const QString value = parser.value(state);
+        const auto it = std::find_if(states.begin(), states.end(),
+            [&](const QString &s) { return s.compare(value, Qt::CaseInsensitive) == 0; });
+        if (it == states.end()) {
+            *error = QStringLiteral("--state must be one of %1; not \"%2\"").arg(states.join(u','), value);
+            return false;
+        }
+        q.state = *it;
+    }
+    q.nackCode = parser.value(nack).toUpper();
+    qint64 ms = 0;
+    if (parser.isSet(since)) {
+        if (!parseWhen(QStringLiteral("since"), parser.value(since), &ms, error))
+            return false;
+        q.sinceMs = ms;
+    }
+    if (parser.isSet(until)) {
+        if (!parseWhen(QStringLiteral("until"), parser.value(until), &ms, error))
+            return false;
+        q.untilMs = ms;
+    }
+    double number = 0;
+    if (parser.isSet(connection)) {
+        if (!parseNumber(QStringLiteral("connection"), parser.value(connection), 0, 1e6, &number, error))
+            return false;
+        q.connection = int(number);
+    }
+    if (parser.isSet(limit)) {
+        if (!parseNumber(QStringLiteral("limit"), parser.value(limit), 0, 1e12, &number, error))
+            return false;
+        options->historyLimit = qint64(number);
+    }
+    if (parser.isSet(kind)) {
+        const QString value = parser.value(kind);
+        q.downstream = value == QLatin1String("downstream");
+        q.upstream = value == QLatin1String("upstream");
+        q.receipts = value == QLatin1String("receipt");
+        if (!q.downstream && !q.upstream && !q.receipts) {
+            *error = QStringLiteral("--kind must be downstream, upstream or receipt; not \"%1\"").arg(value);
+            return false;
+        }
+    }
+    options->profile = parser.value(o[12]);
+    options->historyFile = parser.value(file);
+    options->csv = parser.isSet(csv);
+    if (options->csv && options->json) {
+        *error = QStringLiteral("--json and --csv: choose one");
+        return false;
+    }
+    return true;
+}
+
+// Lines of `ccsctl history --json` (their downstream "request") or bare downstream
+// requests. Other kinds are skipped; a broken line is reported by its number and the
+// others are still replayed.
+bool loadReplay(CtlOptions *options, QString *error)
+{
+    QFile file(options->replayFile);
+    if (!file.open(QIODevice::ReadOnly)) {
+        *error = QStringLiteral("cannot read %1: %2").arg(options->replayFile, file.errorString());
+        return false;
+    }
+    int lineNumber = 0;
+    bool anyReceipt = false;
+    while (!file.atEnd()) {
+        const QByteArray line = file.readLine().trimmed();
+        ++lineNumber;
+        if (line.isEmpty())
+            continue;
+        QJsonObject object;
+        ParseError parseError;
+        if (!json::parseObject(line, &object, &parseError)) {
+            options->replayProblems
+                << QStringLiteral("line %1: not a JSON object: %2").arg(lineNumber).arg(parseError.message);
+            continue;
+        }
+        const QString kind = object.value(QLatin1String("kind")).toString();
+        if (!kind.isEmpty() && kind != QLatin1String("downstream"))
+            continue; // upstream messages and receipts are not sent again
+        const QJsonObject request = object.contains(QLatin1String("request"))
+            ? object.value(QLatin1String("request")).toObject()
+            : object;
+        if (request.value(QLatin1String("to")).toString().isEmpty()) {
+            options->replayProblems
+                << QStringLiteral("line %1: no downstream request (\"to\" is missing)").arg(lineNumber);
+            continue;
+        }
+        DownstreamMessage message = DownstreamMessage::fromJson(request);
+        message.messageId.clear(); // a new id: the original may still be remembered by CCS
+        anyReceipt = anyReceipt || message.deliveryReceiptRequested.value_or(false);
+        options->replayMessages.append(message);
+    }
+    if (options->replayMessages.isEmpty()) {
+        *error
+            = QStringLiteral("%1 holds no downstream message to replay%2")
+                  .arg(options->replayFile,
+                      options->replayProblems.isEmpty()
+                          ? QString()
+                          : QStringLiteral(" (%1)").arg(options->replayProblems.join(QStringLiteral("; "))));
+        return false;
+    }
+    options->count = int(options->replayMessages.size());
+    options->message.deliveryReceiptRequested = anyReceipt;
+    return true;
+}
+
 } // namespace
 
 bool parseOptions(const QStringList &arguments, CtlOptions *options, QString *error, bool *helpShown)
@@ -50,12 +227,15 @@ bool parseOptions(const QStringList &arguments, CtlOptions *options, QString *er
     parser.setApplicationDescription(QStringLiteral(
         "Sends to and listens on a GCM Cloud Connection Server (or the CCS Admin emulator).\n\n"
         "  ccsctl send --to TOKEN [--data JSON] ... [connection options]\n"
-        "  ccsctl listen [--count N] [--timeout SECONDS] [connection options]\n\n"
+        "  ccsctl listen [--count N] [--timeout SECONDS] [connection options]\n"
+        "  ccsctl replay FILE.jsonl [--wait-receipts SECONDS] [connection options]\n"
+        "  ccsctl history [--profile NAME] [--to TOKEN] [--id ID] [--text WORDS] [--state S] [--nack CODE]\n"
+        "                 [--since WHEN] [--until WHEN] [--connection N] [--limit N] [--json | --csv]\n\n"
         "The API key is read from the environment variable CCS_API_KEY (or, with --profile,\n"
         "from the keychain); it is never accepted as an argument.\n"
         "Exit codes: 0 success, 1 incomplete (not all ACKed / timeout first), 2 usage error,\n"
         "3 could not connect or authenticate."));
-    parser.addPositionalArgument(QStringLiteral("command"), QStringLiteral("send or listen"));
+    parser.addPositionalArgument(QStringLiteral("command"), QStringLiteral("send, listen or history"));
     const QCommandLineOption help(
         {QStringLiteral("h"), QStringLiteral("help")}, QStringLiteral("Shows this help."));
     const QCommandLineOption version(
@@ -105,6 +285,30 @@ bool parseOptions(const QStringList &arguments, CtlOptions *options, QString *er
     const QCommandLineOption timeout(QStringLiteral("timeout"),
         QStringLiteral("listen: stop after SECONDS; send: give up after SECONDS (120)."),
         QStringLiteral("SECONDS"));
+    const QCommandLineOption historyId(QStringLiteral("id"),
+        QStringLiteral("history: a message id (also finds its receipt)."), QStringLiteral("ID"));
+    const QCommandLineOption historyText(QStringLiteral("text"),
+        QStringLiteral("history: words inside data or notification (all of them)."), QStringLiteral("WORDS"));
+    const QCommandLineOption historyState(QStringLiteral("state"),
+        QStringLiteral("history: Queued, InFlight, Acked, Delivered, Nacked, Expired, Failed..."),
+        QStringLiteral("STATE"));
+    const QCommandLineOption historyNack(
+        QStringLiteral("nack"), QStringLiteral("history: a NACK code."), QStringLiteral("CODE"));
+    const QCommandLineOption historySince(QStringLiteral("since"),
+        QStringLiteral("history: from this time (ISO 8601, or 30m, 2h, 7d ago)."), QStringLiteral("WHEN"));
+    const QCommandLineOption historyUntil(QStringLiteral("until"),
+        QStringLiteral("history: before this time (ISO 8601, or 30m, 2h, 7d ago)."), QStringLiteral("WHEN"));
+    const QCommandLineOption historyConnection(
+        QStringLiteral("connection"), QStringLiteral("history: a connection number."), QStringLiteral("N"));
+    const QCommandLineOption historyLimit(QStringLiteral("limit"),
+        QStringLiteral("history: at most N messages, newest first (100; 0: all)."), QStringLiteral("N"));
+    const QCommandLineOption historyKind(QStringLiteral("kind"),
+        QStringLiteral("history: downstream, upstream or receipt (all)."), QStringLiteral("KIND"));
+    const QCommandLineOption historyFile(QStringLiteral("file"),
+        QStringLiteral("history: read this history file instead of the profile's."), QStringLiteral("PATH"));
+    const QCommandLineOption csv(QStringLiteral("csv"), QStringLiteral("history: CSV with a header line."));
+    parser.addOptions({historyId, historyText, historyState, historyNack, historySince, historyUntil,
+        historyConnection, historyLimit, historyKind, historyFile, csv});
     parser.addOptions({help, version, json, profile, host, port, senderId, domain, caCert, connections,
         window, to, data, notification, collapseKey, ttl, priority, delayWhileIdle, receipt, dryRun, count,
         waitReceipts, timeout});
@@ -124,21 +328,46 @@ bool parseOptions(const QStringList &arguments, CtlOptions *options, QString *er
         return true;
     }
     const QStringList positional = parser.positionalArguments();
-    if (positional.size() != 1) {
+    if (positional.size() == 2 && positional.first() == QLatin1String("replay")) {
+        options->command = Command::Send;
+        options->replayFile = positional.at(1);
+    } else if (positional.size() != 1) {
         *error = positional.isEmpty()
-            ? QStringLiteral("missing command: send or listen")
+            ? QStringLiteral("missing command: send, listen or history")
             : QStringLiteral("one command expected, got: %1").arg(positional.join(u' '));
         return false;
     }
-    if (positional.first() == QLatin1String("send"))
+    if (!options->replayFile.isEmpty())
+        ; // replay: a send of the file's messages
+    else if (positional.first() == QLatin1String("replay")) {
+        *error = QStringLiteral("replay needs a file: ccsctl replay FILE.jsonl");
+        return false;
+    } else if (positional.first() == QLatin1String("send"))
         options->command = Command::Send;
     else if (positional.first() == QLatin1String("listen"))
         options->command = Command::Listen;
+    else if (positional.first() == QLatin1String("history"))
+        options->command = Command::History;
     else {
-        *error = QStringLiteral("unknown command \"%1\": send or listen").arg(positional.first());
+        *error = QStringLiteral("unknown command \"%1\": send, listen or history").arg(positional.first());
         return false;
     }
     options->json = parser.isSet(json);
+
+    const QList<QCommandLineOption> historyOnly {historyId, historyText, historyState, historyNack,
+        historySince, historyUntil, historyConnection, historyLimit, historyKind, historyFile, csv};
+    if (options->command != Command::History) {
+        for (const QCommandLineOption &option : historyOnly) {
+            if (parser.isSet(option)) {
+                *error = QStringLiteral("--%1 is an option of history").arg(option.names().constFirst());
+                return false;
+            }
+        }
+    } else {
+        return parseHistoryOptions(parser, options, error,
+            {to, historyId, historyText, historyState, historyNack, historySince, historyUntil,
+                historyConnection, historyLimit, historyKind, historyFile, csv, profile});
+    }
 
     // Connection
     options->profile = parser.value(profile);
@@ -208,6 +437,21 @@ bool parseOptions(const QStringList &arguments, CtlOptions *options, QString *er
             }
         }
         return true;
+    }
+
+    if (!options->replayFile.isEmpty()) {
+        for (const QCommandLineOption &option : sendOnly) {
+            if (parser.isSet(option) && option.names().constFirst() != QLatin1String("wait-receipts")) {
+                *error = QStringLiteral("--%1 is not an option of replay: the file says what to send")
+                             .arg(option.names().constFirst());
+                return false;
+            }
+        }
+        if (parser.isSet(waitReceipts)
+            && !parseNumber(QStringLiteral("wait-receipts"), parser.value(waitReceipts), 0, 1e7,
+                &options->waitReceiptsSeconds, error))
+            return false;
+        return loadReplay(options, error);
     }
 
     DownstreamMessage &m = options->message;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "client/SessionTypes.h"
+#include "history/HistoryStore.h"
 
 #include <QStringList>
 
@@ -15,7 +16,7 @@ enum ExitCode {
     ExitConnect = 3, // could not connect or authenticate (TLS included)
 };
 
-enum class Command { Send, Listen };
+enum class Command { Send, Listen, History };
 
 struct CtlOptions {
     Command command = Command::Send;
@@ -31,6 +32,15 @@ struct CtlOptions {
     // listen (and an overall limit for send)
     int listenCount = 0; // 0: no count
     std::optional<double> timeoutSeconds;
+    // history
+    history::HistoryQuery historyQuery;
+    QString historyFile; // a database file instead of the profile's
+    qint64 historyLimit = 100; // 0: every match
+    bool csv = false;
+    // replay: the downstream messages read from a JSON Lines file (sent with new ids)
+    QString replayFile;
+    QList<DownstreamMessage> replayMessages;
+    QStringList replayProblems; // "line 7: ..." for lines that were not replayable
 };
 
 // Parses argv (without the API key: that comes from CCS_API_KEY or the keychain).

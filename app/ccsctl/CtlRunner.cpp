@@ -1,5 +1,7 @@
 #include "CtlRunner.h"
 
+#include "history/HistoryRecorder.h"
+#include "history/HistoryWriter.h"
 #include "protocol/JsonCodec.h"
 #include "storage/ProfileStore.h"
 #include "storage/SecretStore.h"
@@ -65,6 +67,7 @@ void CtlRunner::resolveProfile()
     settings.windowSize = m_options.settings.windowSize;
     settings.connectionCount = std::max(settings.connectionCount, m_options.settings.connectionCount);
     m_options.settings = settings;
+    m_historyProfile = profile->name;
     m_secrets = storage::SecretStore::createDefault(this);
     m_secrets->readKey(profile->name, this, [this](const storage::SecretResult &result) {
         if (result.ok() && !result.secret.isEmpty()) {
@@ -96,6 +99,7 @@ void CtlRunner::run()
         return;
     }
     m_session.setSettings(s);
+    openHistory();
 
     connect(&m_session, &CcsSession::stateChanged, this, [this](SessionState state) {
         if (state == SessionState::Connected)
@@ -231,6 +235,26 @@ void CtlRunner::startSend()
     });
     m_timeout.start(int(std::min(limit * 1000, 2e9)));
     m_session.open();
+    if (!m_options.replayFile.isEmpty()) {
+        // A replayed message that is not valid any more is reported and skipped; the others go.
+        for (const QString &problem : std::as_const(m_options.replayProblems))
+            printError(QStringLiteral("%1: %2 (not replayed)").arg(m_options.replayFile, problem));
+        int accepted = 0;
+        for (DownstreamMessage message : std::as_const(m_options.replayMessages)) {
+            ValidationFailure failure;
+            if (m_session.send(message, &failure))
+                ++accepted;
+            else
+                printError(
+                    QStringLiteral("not replayed (to %1): %2")
+                        .arg(message.to,
+                            failure.userMessage().isEmpty() ? failure.description : failure.userMessage()));
+        }
+        m_options.count = accepted;
+        if (accepted == 0)
+            finish(ExitIncomplete);
+        return;
+    }
     for (int i = 0; i < m_options.count && !m_finishing; ++i) {
         DownstreamMessage message = m_options.message;
         message.messageId.clear(); // a fresh id each
@@ -313,6 +337,24 @@ QJsonObject CtlRunner::summary() const
         fields.insert(QStringLiteral("receipts"), m_receipts);
     }
     return fields;
+}
+
+void CtlRunner::openHistory()
+{
+    if (m_historyProfile.isEmpty())
+        return;
+    const ConnectionSettings &s = m_options.settings;
+    auto writer = std::make_unique<history::HistoryWriter>();
+    const history::OpenResult opened = writer->open(history::databasePathForProfile(m_historyProfile),
+        {QStringLiteral("ccsctl"), s.host, s.port, s.senderId});
+    if (!opened.ok()) {
+        // The run goes on without a history; the reason is said once.
+        printError(QStringLiteral("not recorded in the history: %1").arg(opened.error));
+        return;
+    }
+    m_history = std::move(writer);
+    m_historyRecorder = std::make_unique<history::HistoryRecorder>(m_history.get());
+    m_historyRecorder->attachSession(&m_session);
 }
 
 void CtlRunner::finish(int exitCode)

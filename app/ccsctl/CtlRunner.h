@@ -14,6 +14,10 @@
 namespace ccs::storage {
 class SecretStore;
 }
+namespace ccs::history {
+class HistoryWriter;
+class HistoryRecorder;
+} // namespace ccs::history
 
 namespace ccs::ctl {
 
@@ -37,6 +41,7 @@ private:
     void run();
     void startSend();
     void startListen();
+    void openHistory();
     void checkSendDone();
     void finish(int exitCode);
     void emitEvent(
@@ -61,6 +66,11 @@ private:
     int m_receipts = 0;
     int m_retries = 0;
     QSet<QString> m_receiptsFor; // original ids whose receipt came
+    // With --profile, what this run sends and receives goes into the profile's history.
+    // Declared after the session, so they go first and the writer's last batch is flushed.
+    QString m_historyProfile;
+    std::unique_ptr<history::HistoryWriter> m_history;
+    std::unique_ptr<history::HistoryRecorder> m_historyRecorder;
 };
 
 } // namespace ccs::ctl

@@ -1,3 +1,4 @@
+#include "CtlHistory.h"
 #include "CtlOptions.h"
 #include "CtlRunner.h"
 #include "ccscore/Version.h"
@@ -37,6 +38,8 @@ int main(int argc, char *argv[])
     }
     if (helpShown)
         return ccs::ctl::ExitOk;
+    if (options.command == ccs::ctl::Command::History)
+        return ccs::ctl::runHistory(options);
 
     ccs::ctl::CtlRunner runner(std::move(options));
     std::signal(SIGINT, onSignal);

@@ -57,6 +57,8 @@ private:
             env.insert(QStringLiteral("CCS_API_KEY"), apiKey);
         env.insert(QStringLiteral("CCS_SECRET_STORE"), QStringLiteral("memory"));
         env.insert(QStringLiteral("XDG_CONFIG_HOME"), m_config.path());
+        // --profile runs write a history under the data directory: keep it in the throwaway one.
+        env.insert(QStringLiteral("XDG_DATA_HOME"), m_config.filePath(QStringLiteral("data")));
         return env;
     }
 

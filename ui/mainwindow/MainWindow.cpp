@@ -12,6 +12,7 @@
 #include "emulator/EmulatorPanel.h"
 #include "emulator/LocalEmulator.h"
 #include "gauge/PendingWindowGauge.h"
+#include "history/HistoryPage.h"
 #include "inbox/InboxModel.h"
 #include "inbox/InboxPage.h"
 #include "outbox/OutboxPage.h"
@@ -142,6 +143,13 @@ void MainWindow::buildUi()
     m_tabs->setTabToolTip(InboxTab, tr("Upstream messages from devices (Ctrl+2)"));
     m_tabs->setTabToolTip(TimelineTab, tr("Delivery receipt timeline (Ctrl+3)"));
     m_tabs->setTabToolTip(TrafficTab, tr("Every stanza in and out (Ctrl+4)"));
+    // Every session of the profile, kept on disk (ccscore/history).
+    m_history = new HistoryPage(m_tabs);
+    m_tabs->addTab(m_history, tr("History"));
+    m_tabs->setTabToolTip(HistoryTab, tr("Everything this profile sent and received, across sessions"));
+    m_history->attachSession(m_session);
+    connect(m_history, &HistoryPage::problem, this,
+        [this](const QString &text) { m_banner->showMessage(text, MessageBanner::Kind::Warning); });
 
     m_emulatorPanel = new EmulatorPanel(m_mainSplitter);
     m_emulatorPanel->setMinimumWidth(280);
@@ -363,6 +371,7 @@ void MainWindow::chooseProfile(const QString &name)
         return;
     m_profileName = name;
     m_profiles->setLastProfile(name);
+    m_history->openProfile(name);
     m_emulatorPanel->setVisible(profile->localEmulator);
     setWindowTitle(tr("%1 — CCS Admin").arg(name));
 }

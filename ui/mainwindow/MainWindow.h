@@ -17,6 +17,7 @@ namespace ccs::ui {
 class ComposerPanel;
 class ConnectionBar;
 class EmulatorPanel;
+class HistoryPage;
 class InboxPage;
 class LocalEmulator;
 class MessageBanner;
@@ -41,7 +42,7 @@ public:
         bool autoConnect = true; // connect the last profile on start
         bool restoreLayout = true;
     };
-    enum Tab { OutboxTab, InboxTab, TimelineTab, TrafficTab };
+    enum Tab { OutboxTab, InboxTab, TimelineTab, TrafficTab, HistoryTab };
 
     explicit MainWindow(QWidget *parent = nullptr);
     explicit MainWindow(Options options, QWidget *parent = nullptr);
@@ -56,6 +57,7 @@ public:
     InboxPage *inbox() const { return m_inbox; }
     TimelinePage *timeline() const { return m_timeline; }
     TrafficPage *traffic() const { return m_traffic; }
+    HistoryPage *history() const { return m_history; }
     EmulatorPanel *emulatorPanel() const { return m_emulatorPanel; }
     ConnectionBar *connectionBar() const { return m_connectionBar; }
     MessageBanner *banner() const { return m_banner; }
@@ -100,6 +102,7 @@ private:
     InboxPage *m_inbox = nullptr;
     TimelinePage *m_timeline = nullptr;
     TrafficPage *m_traffic = nullptr;
+    HistoryPage *m_history = nullptr;
     EmulatorPanel *m_emulatorPanel = nullptr;
     PendingWindowGauge *m_gauge = nullptr;
     QSplitter *m_mainSplitter = nullptr;

@@ -1,0 +1,384 @@
+// The SQLite history: schema, refusal of newer and damaged files, the writer's
+// batches, search filters and paging, upstream identity, retention.
+#include "client/MessageLedger.h"
+#include "history/HistoryDatabase.h"
+#include "history/HistoryRecorder.h"
+#include "history/HistoryStore.h"
+#include "history/HistoryWriter.h"
+
+#include <QCryptographicHash>
+#include <QFile>
+#include <QSqlDatabase>
+#include <QSqlQuery>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <unistd.h>
+
+using namespace ccs;
+using namespace ccs::history;
+
+namespace {
+
+QByteArray fileDigest(const QString &path)
+{
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly))
+        return {};
+    return QCryptographicHash::hash(file.readAll(), QCryptographicHash::Sha256);
+}
+
+DownstreamMessage message(const QString &to, const QString &id, const QJsonObject &data)
+{
+    DownstreamMessage m;
+    m.to = to;
+    m.messageId = id;
+    m.data = data;
+    return m;
+}
+
+UpstreamMessage upstream(const QString &from, const QString &id, const QString &text)
+{
+    UpstreamMessage m;
+    m.from = from;
+    m.messageId = id;
+    m.category = QStringLiteral("com.example");
+    m.data = QJsonObject {{QStringLiteral("text"), text}};
+    return m;
+}
+
+QStringList ids(const QVector<HistoryRow> &rows)
+{
+    QStringList list;
+    for (const HistoryRow &row : rows)
+        list << row.messageId;
+    return list;
+}
+
+} // namespace
+
+class TestHistoryStore : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void createsVersionedWalDatabase()
+    {
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("sub/p.sqlite"));
+        HistoryStore store;
+        QVERIFY2(store.open(path).ok(), qPrintable(store.lastError()));
+        QCOMPARE(store.integrityCheck(), QStringLiteral("ok"));
+        {
+            QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("look"));
+            db.setDatabaseName(path);
+            QVERIFY(db.open());
+            QSqlQuery q(db);
+            QVERIFY(q.exec(QStringLiteral("PRAGMA user_version")) && q.next());
+            QCOMPARE(q.value(0).toInt(), kSchemaVersion);
+            QVERIFY(q.exec(QStringLiteral("PRAGMA journal_mode")) && q.next());
+            QCOMPARE(q.value(0).toString(), QStringLiteral("wal"));
+        }
+        QSqlDatabase::removeDatabase(QStringLiteral("look"));
+        store.close();
+        // Opening again keeps the data and migrates nothing.
+        QVERIFY(store.open(path).ok());
+    }
+
+    void refusesNewerSchemaAndLeavesItUntouched()
+    {
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("newer.sqlite"));
+        {
+            QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("newer"));
+            db.setDatabaseName(path);
+            QVERIFY(db.open());
+            QSqlQuery q(db);
+            QVERIFY(q.exec(QStringLiteral("CREATE TABLE future (x)")));
+            QVERIFY(q.exec(QStringLiteral("INSERT INTO future VALUES ('kept')")));
+            QVERIFY(q.exec(QStringLiteral("PRAGMA user_version=%1").arg(kSchemaVersion + 1)));
+            db.close();
+        }
+        QSqlDatabase::removeDatabase(QStringLiteral("newer"));
+        const QByteArray before = fileDigest(path);
+        HistoryStore store;
+        const OpenResult result = store.open(path);
+        QCOMPARE(result.status, OpenStatus::NewerSchema);
+        QVERIFY2(result.error.contains(QLatin1String("newer version")), qPrintable(result.error));
+        QVERIFY(result.error.contains(QLatin1String("untouched")));
+        QVERIFY(!store.isOpen());
+        HistoryWriter writer;
+        QCOMPARE(writer.open(path, {}).status, OpenStatus::NewerSchema);
+        QCOMPARE(fileDigest(path), before);
+        QVERIFY(!QFile::exists(path + QStringLiteral("-wal")));
+    }
+
+    void refusesDamagedFileAndLeavesItUntouched()
+    {
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("damaged.sqlite"));
+        {
+            QFile file(path);
+            QVERIFY(file.open(QIODevice::WriteOnly));
+            QByteArray junk(8192, 'x');
+            junk.prepend("this is not an SQLite file");
+            file.write(junk);
+        }
+        const QByteArray before = fileDigest(path);
+        HistoryStore store;
+        const OpenResult result = store.open(path);
+        QCOMPARE(result.status, OpenStatus::NotADatabase);
+        QVERIFY2(result.error.contains(QLatin1String("damaged")), qPrintable(result.error));
+        QCOMPARE(fileDigest(path), before);
+        QVERIFY(!QFile::exists(path + QStringLiteral("-wal")));
+    }
+
+    void refusesLockedFileAndLeavesItUntouched()
+    {
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("locked.sqlite"));
+        {
+            HistoryStore store;
+            QVERIFY(store.open(path).ok());
+        }
+        const QByteArray before = fileDigest(path);
+        {
+            // Another program holds the file exclusively.
+            QSqlDatabase holder
+                = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("holder"));
+            holder.setDatabaseName(path);
+            QVERIFY(holder.open());
+            QSqlQuery q(holder);
+            QVERIFY(q.exec(QStringLiteral("PRAGMA locking_mode=EXCLUSIVE")));
+            QVERIFY(q.exec(QStringLiteral("BEGIN EXCLUSIVE")));
+            QVERIFY(q.exec(QStringLiteral("SELECT count(*) FROM session")));
+            HistoryStore store;
+            const OpenResult result = store.open(path); // waits out the busy timeout
+            QCOMPARE(result.status, OpenStatus::Locked);
+            QVERIFY2(result.error.contains(QLatin1String("locked")), qPrintable(result.error));
+            QVERIFY(q.exec(QStringLiteral("ROLLBACK")));
+            q.finish();
+            holder.close();
+        }
+        QSqlDatabase::removeDatabase(QStringLiteral("holder"));
+        QCOMPARE(fileDigest(path), before);
+        HistoryStore store;
+        QVERIFY(store.open(path).ok());
+    }
+
+    void refusesUnreadableFile()
+    {
+        if (::geteuid() == 0)
+            QSKIP("root reads every file");
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("closed.sqlite"));
+        {
+            HistoryStore store;
+            QVERIFY(store.open(path).ok());
+        }
+        QFile::setPermissions(path, QFileDevice::Permissions());
+        HistoryStore store;
+        QCOMPARE(store.open(path).status, OpenStatus::Unreadable);
+        QFile::setPermissions(path, QFileDevice::ReadOwner | QFileDevice::WriteOwner);
+    }
+
+    void writerRecordsLedgerAndSearchFinds()
+    {
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("h.sqlite"));
+        HistoryWriter writer;
+        QVERIFY(
+            writer.open(path, {QStringLiteral("test"), QStringLiteral("h"), 1, QStringLiteral("42")}).ok());
+        MessageLedger ledger;
+        HistoryRecorder recorder(&writer);
+        recorder.attachLedger(&ledger);
+
+        const int a = ledger.add(message(QStringLiteral("dev-1"), QStringLiteral("m-1"),
+            {{QStringLiteral("greeting"), QStringLiteral("hello world")}}));
+        const int b = ledger.add(message(QStringLiteral("dev-2"), QStringLiteral("m-2"),
+            {{QStringLiteral("greeting"), QStringLiteral("good night")}}));
+        const int c = ledger.add(message(QStringLiteral("dev-1"), QStringLiteral("m-3"),
+            {{QStringLiteral("other"), QStringLiteral("hello moon")}}));
+        ledger.transition(a, MessageState::InFlight, 1);
+        ledger.transition(a, MessageState::Acked, 1);
+        ledger.transition(b, MessageState::InFlight, 2);
+        ledger.entryForUpdate(b).nackText = QStringLiteral("DEVICE_UNREGISTERED");
+        ledger.transition(b, MessageState::Nacked, 2, QStringLiteral("DEVICE_UNREGISTERED"));
+        writer.flush();
+        // A later batch updates the row written by an earlier one.
+        ledger.transition(c, MessageState::InFlight, 2);
+        ledger.transition(a, MessageState::Delivered, 1);
+        // Two devices choose the same upstream id: two messages.
+        writer.append(UpstreamRecord {
+            upstream(QStringLiteral("dev-1"), QStringLiteral("1"), QStringLiteral("hello up")), 1, 1000,
+            1000});
+        writer.append(UpstreamRecord {
+            upstream(QStringLiteral("dev-2"), QStringLiteral("1"), QStringLiteral("other")), 1, 1001, 1001});
+        writer.append(DuplicateRecord {QStringLiteral("dev-1"), QStringLiteral("1"), 2});
+        writer.append(ReceiptRecord {
+            Receipt::make(QStringLiteral("m-1"), QStringLiteral("dev-1"), QStringLiteral("com.example")), 1,
+            1002});
+        writer.append(ConnectionEventRecord {1003, 1, QStringLiteral("Connected"), {}, {}});
+        writer.flush();
+        QVERIFY(writer.committedRecords() > 0);
+
+        HistoryStore store;
+        QVERIFY2(store.open(path, true).ok(), qPrintable(store.lastError()));
+        QVector<HistoryRow> rows;
+        HistoryQuery q;
+        q.upstream = q.receipts = false;
+        QVERIFY(store.search(q, &rows));
+        QCOMPARE(
+            ids(rows), (QStringList {QStringLiteral("m-3"), QStringLiteral("m-2"), QStringLiteral("m-1")}));
+        QCOMPARE(rows.last().state, QStringLiteral("Delivered"));
+        QVERIFY(rows.last().historyJson.contains(QLatin1String("Acked")));
+        QVERIFY(rows.last().json.contains(QLatin1String("hello world")));
+
+        q.state = QStringLiteral("nacked");
+        QVERIFY(store.search(q, &rows));
+        QCOMPARE(ids(rows), QStringList {QStringLiteral("m-2")});
+        q = {};
+        q.nackCode = QStringLiteral("DEVICE_UNREGISTERED");
+        QVERIFY(store.search(q, &rows));
+        QCOMPARE(ids(rows), QStringList {QStringLiteral("m-2")});
+        QCOMPARE(rows.first().nackCode, QStringLiteral("DEVICE_UNREGISTERED"));
+
+        q = {};
+        q.text = QStringLiteral("hello");
+        QVERIFY(store.search(q, &rows));
+        QCOMPARE(rows.size(), 3); // m-1, m-3 and dev-1's upstream "hello up"
+        q.text = QStringLiteral("hello world");
+        QVERIFY(store.search(q, &rows));
+        QCOMPARE(ids(rows), QStringList {QStringLiteral("m-1")});
+        q.text = QStringLiteral("\"unbalanced AND (");
+        QVERIFY(store.search(q, &rows)); // words only: no FTS syntax error
+        QCOMPARE(rows.size(), 0);
+
+        // The per-device view: everything to and from dev-1.
+        q = {};
+        q.token = QStringLiteral("dev-1");
+        QVERIFY(store.search(q, &rows));
+        QCOMPARE(rows.size(), 4); // m-1, m-3, upstream 1, the receipt
+        q = {};
+        q.messageId = QStringLiteral("1");
+        QVERIFY(store.search(q, &rows));
+        QCOMPARE(rows.size(), 2); // the same id from two devices
+        for (const HistoryRow &row : rows)
+            if (row.token == QLatin1String("dev-1"))
+                QCOMPARE(row.timesSeen, 2);
+        q.messageId = QStringLiteral("m-1");
+        QVERIFY(store.search(q, &rows));
+        QCOMPARE(rows.size(), 2); // the message and its receipt
+        q = {};
+        q.connection = 2;
+        q.upstream = q.receipts = false;
+        QVERIFY(store.search(q, &rows));
+        QCOMPARE(ids(rows), (QStringList {QStringLiteral("m-3"), QStringLiteral("m-2")}));
+        q = {};
+        q.untilMs = 1002; // upstream at 1000 and 1001 only
+        QVERIFY(store.search(q, &rows));
+        QCOMPARE(rows.size(), 2);
+        q = {};
+        q.sinceMs = 1001;
+        q.untilMs = 1002;
+        QVERIFY(store.search(q, &rows));
+        QCOMPARE(rows.size(), 1);
+
+        const HistoryStats stats = store.stats();
+        QCOMPARE(stats.downstream, 3);
+        QCOMPARE(stats.upstream, 2);
+        QCOMPARE(stats.receipts, 1);
+        QCOMPARE(stats.connectionEvents, 1);
+        QVERIFY(stats.fileBytes > 0);
+    }
+
+    void pagesWithoutGapsOrRepeats()
+    {
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("p.sqlite"));
+        HistoryWriter writer;
+        QVERIFY(writer.open(path, {}).ok());
+        MessageLedger ledger;
+        HistoryRecorder recorder(&writer);
+        recorder.attachLedger(&ledger);
+        for (int i = 0; i < 250; ++i)
+            ledger.add(
+                message(QStringLiteral("dev"), QStringLiteral("m-%1").arg(i), {{QStringLiteral("n"), i}}));
+        for (int i = 0; i < 120; ++i) // many at the same millisecond
+            writer.append(UpstreamRecord {
+                upstream(QStringLiteral("dev"), QString::number(i), QStringLiteral("x")), 0, 5000, 5000});
+        writer.flush();
+        HistoryStore store;
+        QVERIFY(store.open(path).ok());
+        HistoryQuery q;
+        q.limit = 37;
+        QSet<QString> seen;
+        int pages = 0;
+        QVector<HistoryRow> rows;
+        for (;;) {
+            QVERIFY(store.search(q, &rows));
+            if (rows.isEmpty())
+                break;
+            ++pages;
+            for (const HistoryRow &row : rows) {
+                const QString key = rowKindName(row.kind) + row.messageId;
+                QVERIFY2(!seen.contains(key), qPrintable(key));
+                seen.insert(key);
+            }
+            q.after = HistoryStore::cursorAfter(rows.last());
+        }
+        QCOMPARE(seen.size(), 370);
+        QCOMPARE(pages, (370 + 36) / 37);
+    }
+
+    void retentionAndDelete()
+    {
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("r.sqlite"));
+        HistoryWriter writer;
+        QVERIFY(writer.open(path, {}).ok());
+        MessageLedger ledger;
+        HistoryRecorder recorder(&writer);
+        recorder.attachLedger(&ledger);
+        for (int i = 0; i < 50; ++i)
+            ledger.add(message(QStringLiteral("dev"), QStringLiteral("m-%1").arg(i),
+                {{QStringLiteral("word"), QStringLiteral("findme")}}));
+        // Old upstream traffic (1970): dropped by a day's retention.
+        writer.append(UpstreamRecord {
+            upstream(QStringLiteral("dev"), QStringLiteral("1"), QStringLiteral("old")), 0, 1000, 1000});
+        writer.flush();
+        HistoryStore store;
+        QVERIFY(store.open(path).ok());
+        QCOMPARE(store.applyRetention(1, 0), 1);
+        QCOMPARE(store.stats().upstream, 0);
+        QCOMPARE(store.applyRetention(0, 20), 30);
+        QCOMPARE(store.stats().downstream, 20);
+        QVector<HistoryRow> rows;
+        HistoryQuery q;
+        q.text = QStringLiteral("findme");
+        QVERIFY(store.search(q, &rows));
+        QCOMPARE(rows.size(), 20); // the full-text index follows deletions
+        QCOMPARE(rows.last().messageId, QStringLiteral("m-30"));
+        QVERIFY(store.deleteAll());
+        QCOMPARE(store.stats().downstream, 0);
+        QVERIFY(store.search(q, &rows));
+        QCOMPARE(rows.size(), 0);
+        // The writer keeps writing into the emptied file.
+        ledger.add(message(QStringLiteral("dev"), QStringLiteral("after"), {}));
+        writer.flush();
+        QCOMPARE(store.stats().downstream, 1);
+    }
+
+    void profileFileNames()
+    {
+        QCOMPARE(
+            fileNameForProfile(QStringLiteral("Local emulator")), QStringLiteral("Local_emulator.sqlite"));
+        QCOMPARE(fileNameForProfile(QStringLiteral("a/b")), QStringLiteral("a%2Fb.sqlite"));
+        QCOMPARE(fileNameForProfile(QStringLiteral("a_b")), QStringLiteral("a%5Fb.sqlite"));
+        QVERIFY(databasePathForProfile(QStringLiteral("x"))
+                    .endsWith(QLatin1String("/ccs-admin/history/x.sqlite")));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestHistoryStore)
+#include "tst_history_store.moc"
