@@ -77,6 +77,14 @@ emulator::UpstreamRecord upstream(
 }
 } // namespace
 
+// An emulator with this configuration, and an outsider's client logged in to it.
+#define CCS_LOGGED_IN(config)                                                                                \
+    TestEmulator emu(config);                                                                                \
+    QVERIFY2(emu.isRunning(), qPrintable(emu.error()));                                                      \
+    [[maybe_unused]] emulator::EmulatorServer *server = emu.server();                                        \
+    RawCcsClient c;                                                                                          \
+    QVERIFY(c.loginTo(emu))
+
 class TestEmulatorFidelity : public QObject
 {
     Q_OBJECT
@@ -106,11 +114,7 @@ private Q_SLOTS:
 
 void TestEmulatorFidelity::devicesNumberTheirOwnUpstreamIds()
 {
-    TestEmulator emu;
-    QVERIFY(emu.isRunning());
-    auto *server = emu.server();
-    RawCcsClient c;
-    QVERIFY(c.loginTo(emu));
+    CCS_LOGGED_IN(TestEmulator::defaultConfig());
     QCOMPARE(server->sendUpstream(QStringLiteral("dev-1"), QJsonObject {{"n", "a1"}}), QStringLiteral("1"));
     QCOMPARE(server->sendUpstream(QStringLiteral("dev-2"), QJsonObject {{"n", "b1"}}), QStringLiteral("1"));
     QCOMPARE(server->sendUpstream(QStringLiteral("dev-1"), QJsonObject {{"n", "a2"}}), QStringLiteral("2"));
@@ -134,11 +138,7 @@ void TestEmulatorFidelity::devicesNumberTheirOwnUpstreamIds()
 
 void TestEmulatorFidelity::explicitUpstreamFields()
 {
-    TestEmulator emu;
-    QVERIFY(emu.isRunning());
-    auto *server = emu.server();
-    RawCcsClient c;
-    QVERIFY(c.loginTo(emu));
+    CCS_LOGGED_IN(TestEmulator::defaultConfig());
     emulator::UpstreamRequest request;
     request.messageId = QStringLiteral("7");
     request.category = QStringLiteral("org.example.other");
@@ -167,11 +167,7 @@ void TestEmulatorFidelity::explicitUpstreamFields()
 
 void TestEmulatorFidelity::ackMustNameTheDevice()
 {
-    TestEmulator emu;
-    QVERIFY(emu.isRunning());
-    auto *server = emu.server();
-    RawCcsClient c;
-    QVERIFY(c.loginTo(emu));
+    CCS_LOGGED_IN(TestEmulator::defaultConfig());
     server->sendUpstream(QStringLiteral("dev-1"), QJsonObject {});
     server->sendUpstream(QStringLiteral("dev-2"), QJsonObject {});
     QVERIFY(c.waitFor([&] { return matching(c, isUpstream).size() == 2; }));
@@ -192,10 +188,7 @@ void TestEmulatorFidelity::ackMustNameTheDevice()
 
 void TestEmulatorFidelity::drainingInTheGuidesForm()
 {
-    TestEmulator emu;
-    QVERIFY(emu.isRunning());
-    RawCcsClient c;
-    QVERIFY(c.loginTo(emu));
+    CCS_LOGGED_IN(TestEmulator::defaultConfig());
     emu.server()->drainConnections();
     QVERIFY(c.waitForGcm(isDrain));
     const QByteArray raw = c.rawReceived();
@@ -213,10 +206,7 @@ void TestEmulatorFidelity::drainingInThePlainFormOnRequest()
 {
     auto config = TestEmulator::defaultConfig();
     config.guideDrainStanza = false;
-    TestEmulator emu(config);
-    QVERIFY(emu.isRunning());
-    RawCcsClient c;
-    QVERIFY(c.loginTo(emu));
+    CCS_LOGGED_IN(config);
     emu.server()->drainConnections();
     QVERIFY(c.waitForGcm(isDrain));
     QVERIFY(!c.rawReceived().contains("data:gcm"));
@@ -228,11 +218,7 @@ void TestEmulatorFidelity::drainCarriesThePipelineThenCloses()
     auto config = TestEmulator::defaultConfig();
     config.faults.ackDelayMs = 150; // answers still due when the drain comes
     config.drainGraceMs = 5000; // long enough that a loaded machine still sees it open
-    TestEmulator emu(config);
-    QVERIFY(emu.isRunning());
-    auto *server = emu.server();
-    RawCcsClient c;
-    QVERIFY(c.loginTo(emu));
+    CCS_LOGGED_IN(config);
     for (int i = 0; i < 5; ++i)
         c.sendJson({{"to", "dev-1"}, {"message_id", QStringLiteral("p-%1").arg(i)}});
     QTRY_COMPARE_WITH_TIMEOUT(server->connections().value(0).pendingDownstream, 5, 5000);
@@ -265,10 +251,7 @@ void TestEmulatorFidelity::drainWithoutGraceClosesWhenIdle()
 {
     auto config = TestEmulator::defaultConfig();
     config.drainGraceMs = 0;
-    TestEmulator emu(config);
-    QVERIFY(emu.isRunning());
-    RawCcsClient c;
-    QVERIFY(c.loginTo(emu));
+    CCS_LOGGED_IN(config);
     emu.server()->drainConnections();
     QVERIFY(c.waitForGcm(isDrain));
     QVERIFY(c.waitForDisconnected(5000));
@@ -279,10 +262,7 @@ void TestEmulatorFidelity::answersComeBackOutOfOrder()
     auto config = TestEmulator::defaultConfig();
     config.faults.answerJitterMs = 30;
     config.seed = 11;
-    TestEmulator emu(config);
-    QVERIFY(emu.isRunning());
-    RawCcsClient c;
-    QVERIFY(c.loginTo(emu));
+    CCS_LOGGED_IN(config);
     QStringList sent;
     for (int i = 0; i < 100; ++i) {
         sent.append(QStringLiteral("o-%1").arg(i));
@@ -301,10 +281,7 @@ void TestEmulatorFidelity::answersInOrderWithoutJitter()
 {
     auto config = TestEmulator::defaultConfig();
     config.faults.answerJitterMs = 0;
-    TestEmulator emu(config);
-    QVERIFY(emu.isRunning());
-    RawCcsClient c;
-    QVERIFY(c.loginTo(emu));
+    CCS_LOGGED_IN(config);
     QStringList sent;
     for (int i = 0; i < 100; ++i) {
         sent.append(QStringLiteral("i-%1").arg(i));
@@ -342,11 +319,7 @@ void TestEmulatorFidelity::sessionMatchesAnswersOutOfOrder()
 
 void TestEmulatorFidelity::offlineDeviceHoldsAndDeliversInOrder()
 {
-    TestEmulator emu;
-    QVERIFY(emu.isRunning());
-    auto *server = emu.server();
-    RawCcsClient c;
-    QVERIFY(c.loginTo(emu));
+    CCS_LOGGED_IN(TestEmulator::defaultConfig());
     server->setDeviceOnline(QStringLiteral("dev-1"), false);
     for (int i = 0; i < 3; ++i) {
         c.sendJson({{"to", "dev-1"}, {"message_id", QStringLiteral("off-%1").arg(i)},
@@ -370,11 +343,7 @@ void TestEmulatorFidelity::offlineDeviceHoldsAndDeliversInOrder()
 
 void TestEmulatorFidelity::timeToLiveZeroIsNowOrNever()
 {
-    TestEmulator emu;
-    QVERIFY(emu.isRunning());
-    auto *server = emu.server();
-    RawCcsClient c;
-    QVERIFY(c.loginTo(emu));
+    CCS_LOGGED_IN(TestEmulator::defaultConfig());
     server->setDeviceOnline(QStringLiteral("dev-2"), false);
     c.sendJson({{"to", "dev-2"}, {"message_id", "ttl0-offline"}, {"time_to_live", 0},
         {"delivery_receipt_requested", true}});
@@ -394,11 +363,7 @@ void TestEmulatorFidelity::timeToLiveZeroIsNowOrNever()
 
 void TestEmulatorFidelity::heldMessageExpiresWithoutReceipt()
 {
-    TestEmulator emu;
-    QVERIFY(emu.isRunning());
-    auto *server = emu.server();
-    RawCcsClient c;
-    QVERIFY(c.loginTo(emu));
+    CCS_LOGGED_IN(TestEmulator::defaultConfig());
     server->setDeviceOnline(QStringLiteral("dev-3"), false);
     c.sendJson({{"to", "dev-3"}, {"message_id", "short"}, {"time_to_live", 1},
         {"delivery_receipt_requested", true}});
@@ -419,11 +384,7 @@ void TestEmulatorFidelity::heldMessageExpiresWithoutReceipt()
 
 void TestEmulatorFidelity::collapseKeyReplacesHeldMessage()
 {
-    TestEmulator emu;
-    QVERIFY(emu.isRunning());
-    auto *server = emu.server();
-    RawCcsClient c;
-    QVERIFY(c.loginTo(emu));
+    CCS_LOGGED_IN(TestEmulator::defaultConfig());
     server->setDeviceOnline(QStringLiteral("dev-1"), false);
     for (int i = 0; i < 3; ++i) {
         c.sendJson({{"to", "dev-1"}, {"message_id", QStringLiteral("score-%1").arg(i)},
@@ -444,11 +405,7 @@ void TestEmulatorFidelity::collapseKeyReplacesHeldMessage()
 
 void TestEmulatorFidelity::atMostFourCollapseKeysHeld()
 {
-    TestEmulator emu;
-    QVERIFY(emu.isRunning());
-    auto *server = emu.server();
-    RawCcsClient c;
-    QVERIFY(c.loginTo(emu));
+    CCS_LOGGED_IN(TestEmulator::defaultConfig());
     server->setDeviceOnline(QStringLiteral("dev-2"), false);
     for (int i = 0; i < 5; ++i) {
         c.sendJson({{"to", "dev-2"}, {"message_id", QStringLiteral("k-%1").arg(i)},
@@ -490,10 +447,7 @@ void TestEmulatorFidelity::topicRateExceeded()
 {
     auto config = TestEmulator::defaultConfig();
     config.topicMessagesPerMinute = 2;
-    TestEmulator emu(config);
-    QVERIFY(emu.isRunning());
-    RawCcsClient c;
-    QVERIFY(c.loginTo(emu));
+    CCS_LOGGED_IN(config);
     for (int i = 0; i < 3; ++i)
         c.sendJson({{"to", "/topics/busy"}, {"message_id", QStringLiteral("tr-%1").arg(i)}});
     c.sendJson({{"to", "/topics/quiet"}, {"message_id", "tr-other"}});
