@@ -65,6 +65,7 @@ ConformanceGrader::ConformanceGrader(EmulatorServer *server, ConformanceScenario
     }
     m_lastScripted = std::max({m_scenario.drainAt, m_scenario.dropAt, m_scenario.badRegistrationAt,
         m_scenario.unregisterAt, m_scenario.retryableEvery > 0 ? m_scenario.retryableEvery / 2 : 0});
+    m_messages.reserve(4096); // the default scenario's run, without rehashing
     m_tick.setInterval(200);
     connect(&m_tick, &QTimer::timeout, this, &ConformanceGrader::tick);
     m_tick.start();
@@ -100,6 +101,20 @@ QString ConformanceGrader::key(const QString &from, const QString &messageId)
 QString ConformanceGrader::t(qint64 ms) const
 {
     return QStringLiteral("t=%1s").arg(double(ms) / 1000.0, 0, 'f', 3);
+}
+
+ConformanceGrader::Message *ConformanceGrader::findMessage(const QString &messageId)
+{
+    // The hooks for one message come one after another (received, scenario,
+    // judged, answered): the last one found is usually the one asked for.
+    if (m_lastMessage && messageId == m_lastMessageId)
+        return m_lastMessage;
+    const auto it = m_messages.find(messageId);
+    if (it == m_messages.end())
+        return nullptr;
+    m_lastMessageId = messageId;
+    m_lastMessage = &*it;
+    return m_lastMessage;
 }
 
 ConformanceGrader::Conn *ConformanceGrader::conn(int id)
@@ -450,8 +465,8 @@ void ConformanceGrader::downstreamReceived(
     }
     if (messageId.isEmpty())
         return;
-    auto it = m_messages.find(messageId);
-    if (it == m_messages.end()) {
+    Message *found = findMessage(messageId);
+    if (!found) {
         Message m;
         m.connection = connection;
         m.firstMs = m.lastMs = tMs;
@@ -461,10 +476,11 @@ void ConformanceGrader::downstreamReceived(
         const auto ttl = message.constFind(QLatin1String("time_to_live"));
         if (ttl != message.constEnd() && ttl->isDouble())
             m.ttlMs = qint64(ttl->toDouble() * 1000);
-        m_messages.insert(messageId, m);
+        m_lastMessage = &*m_messages.insert(messageId, m);
+        m_lastMessageId = messageId;
         return;
     }
-    Message &m = *it;
+    Message &m = *found;
     ++m_resent;
     ++m.receptions;
     switch (m.state) {
@@ -557,11 +573,8 @@ void ConformanceGrader::downstreamJudged(int connection, qint64 tMs, const QStri
     exercise(ValidJson);
     ++m_judged;
     if (stanzaError || (nack && code == NackCode::InvalidJson)) {
-        if (!messageId.isEmpty()) {
-            const auto it = m_messages.find(messageId);
-            if (it != m_messages.end())
-                it->state = stanzaError ? MsgState::Invalid : MsgState::Pending;
-        }
+        if (Message *m = messageId.isEmpty() ? nullptr : findMessage(messageId))
+            m->state = stanzaError ? MsgState::Invalid : MsgState::Pending;
         fail(ValidJson,
             QStringLiteral("connection %1, %2: message %3: %4")
                 .arg(connection)
@@ -581,12 +594,10 @@ void ConformanceGrader::answerWritten(
         return; // BAD_ACK: an answer to an ACK, not to a message
     if (Conn *c = conn(connection))
         c->pending = std::max(0, c->pending - 1);
-    if (messageId.isEmpty())
+    Message *found = messageId.isEmpty() ? nullptr : findMessage(messageId);
+    if (!found)
         return;
-    const auto it = m_messages.find(messageId);
-    if (it == m_messages.end())
-        return;
-    Message &m = *it;
+    Message &m = *found;
     m.answered = true;
     m.answeredMs = tMs;
     if (!nack) {
@@ -721,10 +732,10 @@ ScenarioAction ConformanceGrader::scenarioAction(int connection, const QString &
 {
     Q_UNUSED(connection)
     ScenarioAction a;
-    const auto it = m_messages.find(messageId);
-    if (messageId.isEmpty() || it == m_messages.end())
+    Message *found = messageId.isEmpty() ? nullptr : findMessage(messageId);
+    if (!found)
         return a;
-    Message &m = *it;
+    Message &m = *found;
     if (m.retryTarget) {
         if (m.nacks < m_scenario.retryableRepeats) {
             a.nack = true;

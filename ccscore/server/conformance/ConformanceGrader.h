@@ -171,6 +171,7 @@ private:
     void tick(); // deadlines
     void checkScenarioDone();
     Conn *conn(int id);
+    Message *findMessage(const QString &messageId); // nullptr when unknown
     bool otherBoundConnection(int except, const QString &senderId) const;
     static QString key(const QString &from, const QString &messageId);
     QString t(qint64 ms) const; // "t=12.345s"
@@ -180,7 +181,9 @@ private:
     ConformanceScenario m_scenario;
     std::array<RuleResult, RuleCount> m_rules;
     std::array<bool, RuleCount> m_exercised {};
-    QHash<QString, Message> m_messages;
+    QHash<QString, Message> m_messages; // only ever inserted into: m_lastMessage stays valid until the next insert
+    QString m_lastMessageId;
+    Message *m_lastMessage = nullptr;
     std::map<int, Conn> m_conns;
     QHash<QString, Outstanding> m_outstanding; // key(from, id)
     QHash<QString, qint64> m_unregistered; // token -> when DEVICE_UNREGISTERED was written
