@@ -5,6 +5,7 @@
 #include <QSqlError>
 #include <QSqlQuery>
 #include <QStandardPaths>
+#include <QUuid>
 #include <QVariant>
 
 namespace ccs::history {
@@ -140,6 +141,17 @@ QString databasePathForProfile(const QString &profile)
     return historyDirectory() + QLatin1Char('/') + fileNameForProfile(profile);
 }
 
+QString newInMemoryPath()
+{
+    return QStringLiteral("file:/ccs-history-%1?vfs=memdb").arg(QUuid::createUuid().toString(QUuid::Id128));
+}
+
+bool isInMemoryPath(const QString &path)
+{
+    return path == QLatin1String(":memory:")
+        || (path.startsWith(QLatin1String("file:")) && path.endsWith(QLatin1String("?vfs=memdb")));
+}
+
 namespace {
 OpenResult openDatabaseImpl(
     const QString &path, const QString &connectionName, bool readOnly, QSqlDatabase *out);
@@ -157,7 +169,7 @@ namespace {
 OpenResult openDatabaseImpl(
     const QString &path, const QString &connectionName, bool readOnly, QSqlDatabase *out)
 {
-    const bool isMemory = path == QLatin1String(":memory:");
+    const bool isMemory = isInMemoryPath(path);
     const QFileInfo info(path);
     if (!isMemory) {
         if (readOnly && !info.exists())
@@ -171,8 +183,11 @@ OpenResult openDatabaseImpl(
     QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), connectionName);
     db.setDatabaseName(path);
     // A busy timeout lets the reader and the writer share the file; read-only never writes.
-    db.setConnectOptions(readOnly ? QStringLiteral("QSQLITE_OPEN_READONLY;QSQLITE_BUSY_TIMEOUT=5000")
-                                  : QStringLiteral("QSQLITE_BUSY_TIMEOUT=5000"));
+    QString options = readOnly ? QStringLiteral("QSQLITE_OPEN_READONLY;QSQLITE_BUSY_TIMEOUT=5000")
+                               : QStringLiteral("QSQLITE_BUSY_TIMEOUT=5000");
+    if (isMemory && path != QLatin1String(":memory:"))
+        options += QStringLiteral(";QSQLITE_OPEN_URI");
+    db.setConnectOptions(options);
     if (!db.open())
         return fail(connectionName, classify(db.lastError()), path, db.lastError().text());
 

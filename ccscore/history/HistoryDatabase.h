@@ -29,4 +29,10 @@ QString databasePathForProfile(const QString &profile);
 // A file name for any profile name: letters, digits, '-', '_' and '.' stay, the rest is %XX.
 QString fileNameForProfile(const QString &profile);
 
+// A history kept in memory only, for when a profile's file cannot be used: an SQLite
+// in-memory database (the memdb VFS) that the writer's and the reader's connections
+// share while either is open. Each call names a new one.
+QString newInMemoryPath();
+bool isInMemoryPath(const QString &path);
+
 } // namespace ccs::history

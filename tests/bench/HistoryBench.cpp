@@ -96,7 +96,9 @@ int main(int argc, char *argv[])
     const QCommandLineOption shortRun(QStringLiteral("short"), QStringLiteral("A small, quick variant."));
     const QCommandLineOption dirOption(QStringLiteral("dir"),
         QStringLiteral("Where the databases go (a temporary folder)."), QStringLiteral("DIR"));
-    parser.addOptions({messages, runs, rate, seconds, shortRun, dirOption});
+    const QCommandLineOption liveOnly(
+        QStringLiteral("live-only"), QStringLiteral("Only the recording run (no fill, no searches)."));
+    parser.addOptions({messages, runs, rate, seconds, shortRun, dirOption, liveOnly});
     parser.process(app);
     const bool isShort = parser.isSet(shortRun);
     const qint64 n = parser.value(messages).isEmpty() ? (isShort ? 20000 : 1000000)
@@ -114,9 +116,10 @@ int main(int argc, char *argv[])
     QFile::remove(path + QStringLiteral("-shm"));
 
     // 1. Fill.
+    const bool searches = !parser.isSet(liveOnly);
     const qint64 now = QDateTime::currentMSecsSinceEpoch();
     const qint64 span = 10LL * 24 * 3600 * 1000; // ten days of traffic
-    {
+    if (searches) {
         HistoryWriter writer;
         writer.setMaxBatchRows(20000);
         const OpenResult opened = writer.open(path, {QStringLiteral("bench"), {}, 0, {}});
@@ -148,7 +151,7 @@ int main(int argc, char *argv[])
             "Filled in %.1f s (%.0f messages/s through HistoryWriter, batches of up to 20,000 records).\n\n",
             s, (n + n / 10) / s);
     }
-    {
+    if (searches) {
         HistoryStore store;
         if (!store.open(path, true).ok()) {
             std::fprintf(stderr, "%s\n", qPrintable(store.lastError()));

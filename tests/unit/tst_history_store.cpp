@@ -182,6 +182,44 @@ private Q_SLOTS:
         QFile::setPermissions(path, QFileDevice::ReadOwner | QFileDevice::WriteOwner);
     }
 
+    void inMemoryHistoryIsSharedByWriterAndReader()
+    {
+        // The fallback for a file that cannot be used: nothing on disk, the writer's thread
+        // and the reader see the same history, and two of them are separate.
+        const QString path = newInMemoryPath();
+        QVERIFY(isInMemoryPath(path));
+        QVERIFY(path != newInMemoryPath());
+        HistoryWriter writer;
+        QVERIFY(writer.open(path, {QStringLiteral("test"), {}, 0, {}}).ok());
+        MessageLedger ledger;
+        HistoryRecorder recorder(&writer);
+        recorder.attachLedger(&ledger);
+        for (int i = 0; i < 50; ++i) {
+            const int index = ledger.add(message(QStringLiteral("dev-%1").arg(i % 5), QStringLiteral("m-%1").arg(i),
+                {{QStringLiteral("text"), i == 17 ? QStringLiteral("needle") : QStringLiteral("hay")}}));
+            ledger.transition(index, MessageState::InFlight, 1);
+        }
+        writer.flush();
+        HistoryStore store;
+        QVERIFY2(store.open(path).ok(), qPrintable(store.lastError()));
+        QVector<HistoryRow> rows;
+        HistoryQuery q;
+        q.text = QStringLiteral("needle");
+        QVERIFY(store.search(q, &rows));
+        QCOMPARE(ids(rows), QStringList {QStringLiteral("m-17")});
+        // Written while the reader is open, found by it.
+        ledger.transition(17, MessageState::Acked, 1);
+        writer.flush();
+        QVERIFY(store.search(q, &rows));
+        QCOMPARE(rows.first().state, QStringLiteral("Acked"));
+        QCOMPARE(store.stats().downstream, 50);
+        QCOMPARE(store.integrityCheck(), QStringLiteral("ok"));
+
+        HistoryStore other;
+        QVERIFY(other.open(newInMemoryPath()).ok());
+        QCOMPARE(other.stats().downstream, 0);
+    }
+
     void writerRecordsLedgerAndSearchFinds()
     {
         QTemporaryDir dir;
