@@ -10,10 +10,13 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QSet>
 #include <QSqlError>
 #include <QSqlQuery>
 #include <QUuid>
 #include <QVariant>
+
+#include <algorithm>
 
 namespace ccs::history {
 
@@ -199,11 +202,20 @@ ImportResult importJsonLines(QIODevice *in, const QString &sourceName, const QSt
         QSqlQuery session(db);
         session.prepare(
             QStringLiteral("INSERT OR IGNORE INTO session (id, started_ms, program) VALUES (?, ?, 'imported')"));
+        // First every line is read and checked, in file order (so a repeated message is
+        // reported where it repeats); then the good ones are inserted from the last line to
+        // the first: an export is newest first, and rows keep their order this way, also
+        // among messages of the same millisecond.
+        struct Good {
+            qint64 line;
+            QJsonObject object;
+        };
+        QVector<Good> good;
+        QSet<QString> seen;
         qint64 number = 0;
-        while (ok && !in->atEnd()) {
-            const QByteArray raw = in->readLine();
+        while (!in->atEnd()) {
+            const QByteArray line = in->readLine().trimmed();
             ++number;
-            const QByteArray line = raw.trimmed();
             if (line.isEmpty())
                 continue;
             QJsonParseError parseError;
@@ -217,20 +229,42 @@ ImportResult importJsonLines(QIODevice *in, const QString &sourceName, const QSt
                 continue;
             }
             const QJsonObject o = doc.object();
-            QString why = checkLine(o);
-            if (why.isEmpty()) {
-                session.bindValue(0, o.value(QLatin1String("session")).toInteger());
-                session.bindValue(1, o.value(QLatin1String("at_ms")).toInteger());
-                if (!session.exec() || !insertRow(query, o, &why)) {
-                    if (why.isEmpty())
-                        why = session.lastError().text();
-                } else {
-                    ++result.imported;
-                    continue;
-                }
+            const QString why = checkLine(o);
+            if (!why.isEmpty()) {
+                result.problems.append({number, why});
+                continue;
             }
-            result.problems.append({number, why});
+            // The identity the tables keep unique.
+            const QString kind = o.value(QLatin1String("kind")).toString();
+            const QString key = kind + QLatin1Char('\n') + o.value(QLatin1String("message_id")).toString()
+                + QLatin1Char('\n') + QString::number(o.value(QLatin1String("session")).toInteger())
+                + (kind == QLatin1String("upstream") ? QLatin1Char('\n') + o.value(QLatin1String("token")).toString()
+                                                     : QString());
+            if (seen.contains(key)) {
+                result.problems.append({number,
+                    QStringLiteral("the same message as an earlier line (message_id \"%1\", session %2)")
+                        .arg(o.value(QLatin1String("message_id")).toString())
+                        .arg(o.value(QLatin1String("session")).toInteger())});
+                continue;
+            }
+            seen.insert(key);
+            good.append({number, o});
         }
+        for (qsizetype i = good.size() - 1; ok && i >= 0; --i) {
+            const QJsonObject &o = good.at(i).object;
+            QString why;
+            session.bindValue(0, o.value(QLatin1String("session")).toInteger());
+            session.bindValue(1, o.value(QLatin1String("at_ms")).toInteger());
+            if (session.exec() && insertRow(query, o, &why)) {
+                ++result.imported;
+                continue;
+            }
+            if (why.isEmpty())
+                why = session.lastError().text();
+            result.problems.append({good.at(i).line, why});
+        }
+        std::sort(result.problems.begin(), result.problems.end(),
+            [](const ImportProblem &a, const ImportProblem &b) { return a.line < b.line; });
         query.prepare(QStringLiteral("INSERT OR REPLACE INTO setting (key, value) VALUES (?, ?)"));
         for (const auto &[key, value] :
             {std::pair {QString::fromLatin1(kImportedFromSetting), sourceName},

@@ -1,6 +1,7 @@
 #include "HistoryWriter.h"
 
 #include "HistorySql.h"
+#include "protocol/JsonCodec.h"
 #include "protocol/NackCatalogue.h"
 
 #include <QDateTime>
@@ -34,18 +35,19 @@ QString compact(const QJsonObject &object)
     return QString::fromUtf8(QJsonDocument(object).toJson(QJsonDocument::Compact));
 }
 
-// What full-text search looks in: the data and the notification, as JSON text.
+// What full-text search looks in: the data and the notification, as JSON text (the
+// protocol's own serializer: this runs for every message).
 QString downstreamPayload(const DownstreamMessage &message)
 {
-    QString text;
+    QByteArray text;
     if (message.data)
-        text += compact(*message.data);
+        text += json::serialize(*message.data);
     if (message.notification) {
         if (!text.isEmpty())
-            text += QLatin1Char(' ');
-        text += compact(*message.notification);
+            text += ' ';
+        text += json::serialize(*message.notification);
     }
-    return text;
+    return QString::fromUtf8(text);
 }
 
 // Written by hand: this runs for every message in every batch, and QJsonDocument costs
