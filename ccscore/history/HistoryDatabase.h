@@ -6,7 +6,10 @@ namespace ccs::history {
 
 // The schema this build writes. A database whose PRAGMA user_version is higher
 // was written by a newer CCS Admin: it is refused and left as it is.
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
+// The oldest schema a read-only reader (ccsctl history) reads as it is: the tables and
+// their columns are the same since version 1.
+inline constexpr int kOldestReadableSchema = 1;
 
 enum class OpenStatus {
     Ok,

@@ -263,6 +263,9 @@ ImportResult importJsonLines(QIODevice *in, const QString &sourceName, const QSt
                 why = session.lastError().text();
             result.problems.append({good.at(i).line, why});
         }
+        QString indexError;
+        if (ok && !indexRowsAfter(db, {}, &indexError))
+            ok = false;
         std::sort(result.problems.begin(), result.problems.end(),
             [](const ImportProblem &a, const ImportProblem &b) { return a.line < b.line; });
         query.prepare(QStringLiteral("INSERT OR REPLACE INTO setting (key, value) VALUES (?, ?)"));
@@ -277,7 +280,9 @@ ImportResult importJsonLines(QIODevice *in, const QString &sourceName, const QSt
         if (!ok || !db.commit()) {
             result.error = QStringLiteral("The imported history %1 cannot be written (%2).")
                                .arg(QDir::toNativeSeparators(databasePath),
-                                   query.lastError().isValid() ? query.lastError().text() : db.lastError().text());
+                                   !indexError.isEmpty()          ? indexError
+                                       : query.lastError().isValid() ? query.lastError().text()
+                                                                     : db.lastError().text());
             db.rollback();
         }
     }

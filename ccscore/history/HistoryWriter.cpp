@@ -270,7 +270,8 @@ private:
             *error = m_db.lastError().text();
             return false;
         }
-        bool ok = true;
+        RowIds before;
+        bool ok = lastRowIds(m_db, &before, error);
         for (int i = 0; ok && i < batch.size(); ++i) {
             const HistoryRecord &record = batch[i];
             if (const auto *d = std::get_if<DownstreamRecord>(&record)) {
@@ -326,6 +327,8 @@ private:
                     error);
             }
         }
+        // The rows this batch added, indexed for full-text search in one statement.
+        ok = ok && indexRowsAfter(m_db, before, error);
         if (!ok || !m_db.commit()) {
             if (ok)
                 *error = m_db.lastError().text();

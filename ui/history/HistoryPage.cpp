@@ -101,6 +101,17 @@ HistoryPage::HistoryPage(QWidget *parent)
     m_view->verticalHeader()->hide();
     m_view->verticalHeader()->setDefaultSectionSize(m_view->fontMetrics().height() + 6);
     m_view->horizontalHeader()->setStretchLastSection(true);
+    {
+        // Widths from what the columns hold, so the time and the kind are read whole.
+        const QFontMetrics fm = m_view->fontMetrics();
+        const int pad = 3 * fm.averageCharWidth();
+        m_view->setColumnWidth(HistoryTableModel::TimeColumn, fm.horizontalAdvance(QStringLiteral("2026-12-31 23:59:59.999")) + pad);
+        m_view->setColumnWidth(HistoryTableModel::KindColumn, fm.horizontalAdvance(tr("received")) + pad);
+        m_view->setColumnWidth(HistoryTableModel::MessageIdColumn, fm.averageCharWidth() * 24);
+        m_view->setColumnWidth(HistoryTableModel::TokenColumn, fm.averageCharWidth() * 22);
+        m_view->setColumnWidth(HistoryTableModel::NackColumn, fm.averageCharWidth() * 12);
+        m_view->setColumnWidth(HistoryTableModel::ConnectionColumn, fm.horizontalAdvance(tr("Conn.")) + pad);
+    }
     m_view->setToolTip(tr("Double-click a message to see everything sent to and received from its device."));
     connect(m_view, &QTableView::doubleClicked, this, [this](const QModelIndex &index) {
         if (index.isValid())
