@@ -259,6 +259,7 @@ private:
             bool written = false;
         };
         QHash<QString, Latest> latest;
+        latest.reserve(batch.size());
         for (int i = 0; i < batch.size(); ++i) {
             if (const auto *d = std::get_if<DownstreamRecord>(&batch[i])) {
                 Latest &l = latest[d->entry.message.messageId];
