@@ -75,7 +75,7 @@ const char *const kMigrationV1[] = {
 // Version 2: new rows are indexed for full-text search by the writer, once per batch
 // (HistoryWriter; one INSERT ... SELECT of the rows the batch added), not by a trigger
 // per row: FTS5 flushes its pending terms at every statement savepoint, and a trigger
-// makes every single-row INSERT one, which cost about two thirds of the writer's time.
+// makes every single-row INSERT one, which cost about a third of the writer's time.
 const char *const kMigrationV2[] = {
     "DROP TRIGGER downstream_fts_insert",
     "DROP TRIGGER upstream_fts_insert",
