@@ -349,7 +349,7 @@ history::ImportResult HistoryPage::importFile(const QString &file)
         const QString path = history::newImportPath(file, m_importDirectory);
         result = history::importJsonLines(&in, QFileInfo(file).fileName(), path);
         if (result.ok() && !showImported(path))
-            result.error = m_imported ? QString() : tr("The imported history %1 cannot be opened.").arg(path);
+            result.error = tr("the imported history %1 cannot be opened").arg(QDir::toNativeSeparators(path));
     }
     if (!result.ok()) {
         Q_EMIT problem(tr("Nothing was imported: %1").arg(result.error));
