@@ -40,13 +40,13 @@ int main(int argc, char *argv[])
                        "screen)."),
         QStringLiteral("WxH"));
     const QCommandLineOption tab(QStringLiteral("tab"),
-        QStringLiteral("The tab --screenshot shows: outbox (default), inbox, timeline or traffic."),
+        QStringLiteral("The tab --screenshot shows: outbox (default), inbox, timeline, traffic or history."),
         QStringLiteral("TAB"), QStringLiteral("outbox"));
     parser.addOptions({help, version, screenshot, tab, colorScheme, size});
     // Qt's own options (-platform, -style, ...) are taken out of argv by
     // QApplication; the rest is ours.
     const QStringList tabs {QStringLiteral("outbox"), QStringLiteral("inbox"), QStringLiteral("timeline"),
-        QStringLiteral("traffic")};
+        QStringLiteral("traffic"), QStringLiteral("history")};
     {
         // --help, --version and usage errors need no display: they are
         // answered before QApplication connects to one.
@@ -89,7 +89,7 @@ int main(int argc, char *argv[])
             return usageError(
                 QStringLiteral("unknown color scheme \"%1\"; use system, light or dark").arg(scheme));
         if (!tabs.contains(parser.value(tab)))
-            return usageError(QStringLiteral("unknown tab \"%1\"; use outbox, inbox, timeline or traffic")
+            return usageError(QStringLiteral("unknown tab \"%1\"; use outbox, inbox, timeline, traffic or history")
                                   .arg(parser.value(tab)));
         const QStringList wh = parser.value(size).split(QLatin1Char('x'));
         if (parser.isSet(size) && (wh.size() != 2 || wh[0].toInt() <= 0 || wh[1].toInt() <= 0))

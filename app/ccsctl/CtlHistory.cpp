@@ -1,9 +1,14 @@
 #include "CtlHistory.h"
 
 #include "history/HistoryStore.h"
+#include "history/HistoryTransfer.h"
 #include "storage/ProfileStore.h"
 
 #include <QDateTime>
+#include <QDir>
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonObject>
 #include <QFileInfo>
 #include <QJsonDocument>
 
@@ -43,8 +48,49 @@ QString payloadOf(const history::HistoryRow &row)
 
 } // namespace
 
+// history --import FILE [--file PATH]: a new history that is only read afterwards.
+int runImport(const CtlOptions &options)
+{
+    QFile in(options.historyImport);
+    if (!in.open(QIODevice::ReadOnly)) {
+        std::fprintf(stderr, "ccsctl: cannot read %s: %s\n", qPrintable(options.historyImport),
+            qPrintable(in.errorString()));
+        return ExitIncomplete;
+    }
+    const QString path = options.historyFile.isEmpty() ? history::newImportPath(options.historyImport)
+                                                       : options.historyFile;
+    const history::ImportResult result
+        = history::importJsonLines(&in, QFileInfo(options.historyImport).fileName(), path);
+    if (!result.ok()) {
+        std::fprintf(stderr, "ccsctl: %s\n", qPrintable(result.error));
+        return ExitIncomplete;
+    }
+    for (const history::ImportProblem &problem : result.problems)
+        std::fprintf(stderr, "ccsctl: %s:%lld: not imported: %s\n", qPrintable(options.historyImport),
+            problem.line, qPrintable(problem.reason));
+    if (options.json) {
+        QJsonArray problems;
+        for (const history::ImportProblem &problem : result.problems)
+            problems.append(QJsonObject {{QStringLiteral("line"), problem.line},
+                {QStringLiteral("reason"), problem.reason}});
+        writeLine(stdout,
+            QString::fromUtf8(QJsonDocument(QJsonObject {{QStringLiteral("path"), path},
+                                                {QStringLiteral("imported"), result.imported},
+                                                {QStringLiteral("not_imported"), problems}})
+                                  .toJson(QJsonDocument::Compact)));
+    } else {
+        writeLine(stdout, QDir::toNativeSeparators(path));
+        std::fprintf(stderr, "%lld message(s) imported, %lld line(s) not; read it with: ccsctl history --file %s\n",
+            result.imported, qint64(result.problems.size()), qPrintable(QDir::toNativeSeparators(path)));
+    }
+    std::fflush(stdout);
+    return result.problems.isEmpty() && result.imported > 0 ? ExitOk : ExitIncomplete;
+}
+
 int runHistory(const CtlOptions &options)
 {
+    if (!options.historyImport.isEmpty())
+        return runImport(options);
     QString path = options.historyFile;
     if (path.isEmpty()) {
         const QString profile = options.profile.isEmpty()
@@ -85,8 +131,8 @@ int runHistory(const CtlOptions &options)
             const QString time
                 = QDateTime::fromMSecsSinceEpoch(row.atMs, Qt::UTC).toString(Qt::ISODateWithMs);
             if (options.json) {
-                writeLine(
-                    stdout, QString::fromUtf8(QJsonDocument(row.toJson()).toJson(QJsonDocument::Compact)));
+                // The format the window exports and --import reads back.
+                writeLine(stdout, QString::fromUtf8(history::jsonLine(row)));
             } else if (options.csv) {
                 writeLine(stdout,
                     QStringList {history::rowKindName(row.kind), time, csvField(row.messageId),

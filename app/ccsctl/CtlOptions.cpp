@@ -161,6 +161,22 @@ bool parseHistoryOptions(
         *error = QStringLiteral("--json and --csv: choose one");
         return false;
     }
+    options->historyImport = parser.value(o[13]);
+    if (parser.isSet(o[13])) {
+        // An import makes a new history; searching it is a second command (--file PATH).
+        for (int i = 0; i < 13; ++i) {
+            if (i != 10 && parser.isSet(o[i])) {
+                *error = QStringLiteral("--import makes a new history and takes no --%1; search it afterwards "
+                                        "with history --file PATH")
+                             .arg(o[i].names().constFirst());
+                return false;
+            }
+        }
+        if (options->historyImport.isEmpty()) {
+            *error = QStringLiteral("--import needs a file");
+            return false;
+        }
+    }
     return true;
 }
 
@@ -230,7 +246,8 @@ bool parseOptions(const QStringList &arguments, CtlOptions *options, QString *er
         "  ccsctl listen [--count N] [--timeout SECONDS] [connection options]\n"
         "  ccsctl replay FILE.jsonl [--wait-receipts SECONDS] [connection options]\n"
         "  ccsctl history [--profile NAME] [--to TOKEN] [--id ID] [--text WORDS] [--state S] [--nack CODE]\n"
-        "                 [--since WHEN] [--until WHEN] [--connection N] [--limit N] [--json | --csv]\n\n"
+        "                 [--since WHEN] [--until WHEN] [--connection N] [--limit N] [--json | --csv]\n"
+        "  ccsctl history --import FILE.jsonl [--file PATH] [--json]\n\n"
         "The API key is read from the environment variable CCS_API_KEY (or, with --profile,\n"
         "from the keychain); it is never accepted as an argument.\n"
         "Exit codes: 0 success, 1 incomplete (not all ACKed / timeout first), 2 usage error,\n"
@@ -307,8 +324,12 @@ bool parseOptions(const QStringList &arguments, CtlOptions *options, QString *er
     const QCommandLineOption historyFile(QStringLiteral("file"),
         QStringLiteral("history: read this history file instead of the profile's."), QStringLiteral("PATH"));
     const QCommandLineOption csv(QStringLiteral("csv"), QStringLiteral("history: CSV with a header line."));
+    const QCommandLineOption historyImport(QStringLiteral("import"),
+        QStringLiteral("history: import a JSON Lines file (of history --json) into a new, read-only history "
+                       "(at --file PATH, or under imported/ in the history folder)."),
+        QStringLiteral("FILE"));
     parser.addOptions({historyId, historyText, historyState, historyNack, historySince, historyUntil,
-        historyConnection, historyLimit, historyKind, historyFile, csv});
+        historyConnection, historyLimit, historyKind, historyFile, csv, historyImport});
     parser.addOptions({help, version, json, profile, host, port, senderId, domain, caCert, connections,
         window, to, data, notification, collapseKey, ttl, priority, delayWhileIdle, receipt, dryRun, count,
         waitReceipts, timeout});
@@ -355,7 +376,7 @@ bool parseOptions(const QStringList &arguments, CtlOptions *options, QString *er
     options->json = parser.isSet(json);
 
     const QList<QCommandLineOption> historyOnly {historyId, historyText, historyState, historyNack,
-        historySince, historyUntil, historyConnection, historyLimit, historyKind, historyFile, csv};
+        historySince, historyUntil, historyConnection, historyLimit, historyKind, historyFile, csv, historyImport};
     if (options->command != Command::History) {
         for (const QCommandLineOption &option : historyOnly) {
             if (parser.isSet(option)) {
@@ -366,7 +387,7 @@ bool parseOptions(const QStringList &arguments, CtlOptions *options, QString *er
     } else {
         return parseHistoryOptions(parser, options, error,
             {to, historyId, historyText, historyState, historyNack, historySince, historyUntil,
-                historyConnection, historyLimit, historyKind, historyFile, csv, profile});
+                historyConnection, historyLimit, historyKind, historyFile, csv, profile, historyImport});
     }
 
     // Connection

@@ -37,6 +37,7 @@ struct CtlOptions {
     QString historyFile; // a database file instead of the profile's
     qint64 historyLimit = 100; // 0: every match
     bool csv = false;
+    QString historyImport; // history --import FILE: a JSON Lines file into a new history
     // replay: the downstream messages read from a JSON Lines file (sent with new ids)
     QString replayFile;
     QList<DownstreamMessage> replayMessages;

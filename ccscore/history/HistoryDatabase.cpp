@@ -5,6 +5,7 @@
 #include <QSqlError>
 #include <QSqlQuery>
 #include <QStandardPaths>
+#include <QUuid>
 #include <QVariant>
 
 namespace ccs::history {
@@ -71,12 +72,22 @@ const char *const kMigrationV1[] = {
     "CREATE TABLE setting (key TEXT PRIMARY KEY, value TEXT)",
 };
 
+// Version 2: new rows are indexed for full-text search by the writer, once per batch
+// (HistoryWriter; one INSERT ... SELECT of the rows the batch added), not by a trigger
+// per row: FTS5 flushes its pending terms at every statement savepoint, and a trigger
+// makes every single-row INSERT one, which cost about a third of the writer's time.
+const char *const kMigrationV2[] = {
+    "DROP TRIGGER downstream_fts_insert",
+    "DROP TRIGGER upstream_fts_insert",
+};
+
 struct Migration {
     const char *const *statements;
     int count;
 };
 const Migration kMigrations[] = {
     {kMigrationV1, int(std::size(kMigrationV1))},
+    {kMigrationV2, int(std::size(kMigrationV2))},
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
@@ -140,6 +151,17 @@ QString databasePathForProfile(const QString &profile)
     return historyDirectory() + QLatin1Char('/') + fileNameForProfile(profile);
 }
 
+QString newInMemoryPath()
+{
+    return QStringLiteral("file:/ccs-history-%1?vfs=memdb").arg(QUuid::createUuid().toString(QUuid::Id128));
+}
+
+bool isInMemoryPath(const QString &path)
+{
+    return path == QLatin1String(":memory:")
+        || (path.startsWith(QLatin1String("file:")) && path.endsWith(QLatin1String("?vfs=memdb")));
+}
+
 namespace {
 OpenResult openDatabaseImpl(
     const QString &path, const QString &connectionName, bool readOnly, QSqlDatabase *out);
@@ -157,7 +179,7 @@ namespace {
 OpenResult openDatabaseImpl(
     const QString &path, const QString &connectionName, bool readOnly, QSqlDatabase *out)
 {
-    const bool isMemory = path == QLatin1String(":memory:");
+    const bool isMemory = isInMemoryPath(path);
     const QFileInfo info(path);
     if (!isMemory) {
         if (readOnly && !info.exists())
@@ -171,8 +193,11 @@ OpenResult openDatabaseImpl(
     QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), connectionName);
     db.setDatabaseName(path);
     // A busy timeout lets the reader and the writer share the file; read-only never writes.
-    db.setConnectOptions(readOnly ? QStringLiteral("QSQLITE_OPEN_READONLY;QSQLITE_BUSY_TIMEOUT=5000")
-                                  : QStringLiteral("QSQLITE_BUSY_TIMEOUT=5000"));
+    QString options = readOnly ? QStringLiteral("QSQLITE_OPEN_READONLY;QSQLITE_BUSY_TIMEOUT=5000")
+                               : QStringLiteral("QSQLITE_BUSY_TIMEOUT=5000");
+    if (isMemory && path != QLatin1String(":memory:"))
+        options += QStringLiteral(";QSQLITE_OPEN_URI");
+    db.setConnectOptions(options);
     if (!db.open())
         return fail(connectionName, classify(db.lastError()), path, db.lastError().text());
 
@@ -193,7 +218,7 @@ OpenResult openDatabaseImpl(
     }
     query.finish();
     if (readOnly) {
-        if (version < kSchemaVersion)
+        if (version < kOldestReadableSchema)
             return fail(connectionName, OpenStatus::Unreadable, path,
                 QStringLiteral("schema %1 needs an upgrade; open it once with CCS Admin").arg(version));
         *out = db;
@@ -232,6 +257,37 @@ OpenResult openDatabaseImpl(
     return {};
 }
 } // namespace
+
+bool lastRowIds(const QSqlDatabase &db, RowIds *ids, QString *error)
+{
+    QSqlQuery query(db);
+    // max(id) of a rowid table reads its last page only.
+    if (!query.exec(QStringLiteral("SELECT (SELECT coalesce(max(id), 0) FROM downstream),"
+                                   " (SELECT coalesce(max(id), 0) FROM upstream)"))
+        || !query.next()) {
+        *error = query.lastError().text();
+        return false;
+    }
+    ids->downstream = query.value(0).toLongLong();
+    ids->upstream = query.value(1).toLongLong();
+    return true;
+}
+
+bool indexRowsAfter(const QSqlDatabase &db, const RowIds &ids, QString *error)
+{
+    QSqlQuery query(db);
+    for (const auto &[table, after] : {std::pair {QStringLiteral("downstream"), ids.downstream},
+             std::pair {QStringLiteral("upstream"), ids.upstream}}) {
+        query.prepare(
+            QStringLiteral("INSERT INTO %1_fts (rowid, payload) SELECT id, payload FROM %1 WHERE id > ?").arg(table));
+        query.addBindValue(after);
+        if (!query.exec()) {
+            *error = query.lastError().text();
+            return false;
+        }
+    }
+    return true;
+}
 
 void closeDatabase(const QString &connectionName)
 {

@@ -15,4 +15,13 @@ OpenResult openDatabase(const QString &path, const QString &connectionName, bool
 // Closes and removes a connection made by openDatabase.
 void closeDatabase(const QString &connectionName);
 
+// Full-text indexing of new rows, once per transaction (schema 2 has no per-row trigger):
+// note the last row ids before inserting, then index every row after them.
+struct RowIds {
+    qint64 downstream = 0;
+    qint64 upstream = 0;
+};
+bool lastRowIds(const QSqlDatabase &db, RowIds *ids, QString *error);
+bool indexRowsAfter(const QSqlDatabase &db, const RowIds &ids, QString *error);
+
 } // namespace ccs::history

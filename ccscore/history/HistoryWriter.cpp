@@ -1,6 +1,7 @@
 #include "HistoryWriter.h"
 
 #include "HistorySql.h"
+#include "protocol/JsonCodec.h"
 #include "protocol/NackCatalogue.h"
 
 #include <QDateTime>
@@ -34,18 +35,19 @@ QString compact(const QJsonObject &object)
     return QString::fromUtf8(QJsonDocument(object).toJson(QJsonDocument::Compact));
 }
 
-// What full-text search looks in: the data and the notification, as JSON text.
+// What full-text search looks in: the data and the notification, as JSON text (the
+// protocol's own serializer: this runs for every message).
 QString downstreamPayload(const DownstreamMessage &message)
 {
-    QString text;
+    QByteArray text;
     if (message.data)
-        text += compact(*message.data);
+        text += json::serialize(*message.data);
     if (message.notification) {
         if (!text.isEmpty())
-            text += QLatin1Char(' ');
-        text += compact(*message.notification);
+            text += ' ';
+        text += json::serialize(*message.notification);
     }
-    return text;
+    return QString::fromUtf8(text);
 }
 
 // Written by hand: this runs for every message in every batch, and QJsonDocument costs
@@ -257,6 +259,7 @@ private:
             bool written = false;
         };
         QHash<QString, Latest> latest;
+        latest.reserve(batch.size());
         for (int i = 0; i < batch.size(); ++i) {
             if (const auto *d = std::get_if<DownstreamRecord>(&batch[i])) {
                 Latest &l = latest[d->entry.message.messageId];
@@ -268,7 +271,8 @@ private:
             *error = m_db.lastError().text();
             return false;
         }
-        bool ok = true;
+        RowIds before;
+        bool ok = lastRowIds(m_db, &before, error);
         for (int i = 0; ok && i < batch.size(); ++i) {
             const HistoryRecord &record = batch[i];
             if (const auto *d = std::get_if<DownstreamRecord>(&record)) {
@@ -324,6 +328,8 @@ private:
                     error);
             }
         }
+        // The rows this batch added, indexed for full-text search in one statement.
+        ok = ok && indexRowsAfter(m_db, before, error);
         if (!ok || !m_db.commit()) {
             if (ok)
                 *error = m_db.lastError().text();

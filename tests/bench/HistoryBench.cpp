@@ -12,6 +12,8 @@
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
+#include <QDir>
+#include <QFile>
 #include <QElapsedTimer>
 #include <QEventLoop>
 #include <QJsonObject>
@@ -23,6 +25,8 @@
 #include <cstdio>
 #include <functional>
 
+#include <unistd.h>
+
 using namespace ccs;
 using namespace ccs::history;
 
@@ -30,6 +34,31 @@ namespace {
 
 constexpr int kDevices = 1000;
 const char *const kNacks[] = {"DEVICE_UNREGISTERED", "BAD_REGISTRATION", "DEVICE_MESSAGE_RATE_EXCEEDED"};
+
+// CPU seconds (user + system) the threads named `name` have used, from /proc (Linux): what
+// the writer costs, whatever else the machine is doing. -1 where /proc is not there.
+double threadCpuSeconds(const QString &name)
+{
+    const QDir tasks(QStringLiteral("/proc/self/task"));
+    if (!tasks.exists())
+        return -1;
+    double seconds = 0;
+    const double tick = double(::sysconf(_SC_CLK_TCK));
+    for (const QString &tid : tasks.entryList(QDir::Dirs | QDir::NoDotAndDotDot)) {
+        QFile comm(tasks.filePath(tid + QStringLiteral("/comm")));
+        if (!comm.open(QIODevice::ReadOnly) || !name.startsWith(QString::fromUtf8(comm.readAll().trimmed())))
+            continue;
+        QFile stat(tasks.filePath(tid + QStringLiteral("/stat")));
+        if (!stat.open(QIODevice::ReadOnly))
+            continue;
+        const QByteArray text = stat.readAll();
+        // Fields after the ")" that closes the name: state is field 3, utime 14, stime 15.
+        const QList<QByteArray> fields = text.mid(text.lastIndexOf(')') + 2).split(' ');
+        if (fields.size() > 12)
+            seconds += (fields.at(11).toDouble() + fields.at(12).toDouble()) / tick;
+    }
+    return seconds;
+}
 
 double median(std::vector<double> values)
 {
@@ -96,7 +125,9 @@ int main(int argc, char *argv[])
     const QCommandLineOption shortRun(QStringLiteral("short"), QStringLiteral("A small, quick variant."));
     const QCommandLineOption dirOption(QStringLiteral("dir"),
         QStringLiteral("Where the databases go (a temporary folder)."), QStringLiteral("DIR"));
-    parser.addOptions({messages, runs, rate, seconds, shortRun, dirOption});
+    const QCommandLineOption liveOnly(
+        QStringLiteral("live-only"), QStringLiteral("Only the recording run (no fill, no searches)."));
+    parser.addOptions({messages, runs, rate, seconds, shortRun, dirOption, liveOnly});
     parser.process(app);
     const bool isShort = parser.isSet(shortRun);
     const qint64 n = parser.value(messages).isEmpty() ? (isShort ? 20000 : 1000000)
@@ -114,9 +145,10 @@ int main(int argc, char *argv[])
     QFile::remove(path + QStringLiteral("-shm"));
 
     // 1. Fill.
+    const bool searches = !parser.isSet(liveOnly);
     const qint64 now = QDateTime::currentMSecsSinceEpoch();
     const qint64 span = 10LL * 24 * 3600 * 1000; // ten days of traffic
-    {
+    if (searches) {
         HistoryWriter writer;
         writer.setMaxBatchRows(20000);
         const OpenResult opened = writer.open(path, {QStringLiteral("bench"), {}, 0, {}});
@@ -141,14 +173,20 @@ int main(int argc, char *argv[])
             while (writer.pendingRecords() > 200000)
                 QThread::msleep(5);
         }
+        writer.flush();
+        const double fillCpu = threadCpuSeconds(QStringLiteral("ccs-history-writer"));
         writer.close();
         const double s = clock.elapsed() / 1000.0;
         std::printf("## History search on %lld downstream + %lld upstream messages\n\n", n, (n + 9) / 10);
         std::printf(
             "Filled in %.1f s (%.0f messages/s through HistoryWriter, batches of up to 20,000 records).\n\n",
             s, (n + n / 10) / s);
+        if (fillCpu > 0)
+            std::printf("Writer thread during the fill: %.1f s of CPU, %.1f us per message (%.0f messages/s on "
+                        "one core).\n\n",
+                fillCpu, fillCpu * 1e6 / double(n + n / 10), double(n + n / 10) / fillCpu);
     }
-    {
+    if (searches) {
         HistoryStore store;
         if (!store.open(path, true).ok()) {
             std::fprintf(stderr, "%s\n", qPrintable(store.lastError()));
@@ -290,6 +328,7 @@ int main(int argc, char *argv[])
         drain.start();
         writer.flush();
         const double drainS = drain.elapsed() / 1000.0;
+        const double writerCpu = threadCpuSeconds(QStringLiteral("ccs-history-writer"));
         std::printf("## Recording live traffic (MessageLedger -> HistoryRecorder -> HistoryWriter)\n\n");
         std::printf("| target msg/s | fed msg/s | written msg/s (to the last commit) | event-loop gap p50 / "
                     "p99 / max ms | "
@@ -299,6 +338,14 @@ int main(int argc, char *argv[])
             gaps.empty() ? 0.0 : *std::max_element(gaps.begin(), gaps.end()), writer.committedRecords());
         std::printf("\nEvent-loop gap p99 %.1f ms (target <= 16 ms): %s\n", percentile(gaps, 0.99),
             percentile(gaps, 0.99) <= 16 ? "met" : "MISSED");
+        if (writerCpu > 0)
+            std::printf("\nWriter thread: %.2f s of CPU for %lld messages (%.1f us each): it can write "
+                        "%.0f messages/s on one core (target 50,000: %s).\n",
+                writerCpu, fed, writerCpu * 1e6 / double(fed), double(fed) / writerCpu,
+                double(fed) / writerCpu >= 50000 ? "met" : "MISSED");
+        QFile loadavg(QStringLiteral("/proc/loadavg"));
+        const QByteArray load = loadavg.open(QIODevice::ReadOnly) ? loadavg.readAll().trimmed() : QByteArray("n/a");
+        std::printf("Load average at the end (other programs on the machine): %s\n", load.constData());
     }
     return 0;
 }

@@ -292,6 +292,84 @@ private Q_SLOTS:
         QCOMPARE(file.readAll(), before);
     }
 
+    void exportImportRoundTrip()
+    {
+        // An export (history --json) imports into a new history whose export is the same.
+        const Run exported = history({QStringLiteral("--json"), QStringLiteral("--limit"), QStringLiteral("0")});
+        QVERIFY2(exported.exitCode == 0, exported.err.constData());
+        QVERIFY(exported.lines.size() >= 7); // 4 sent, 3 receipts
+        const QString case1 = m_home.filePath(QStringLiteral("case.jsonl"));
+        {
+            QFile file(case1);
+            QVERIFY(file.open(QIODevice::WriteOnly));
+            file.write(exported.out);
+        }
+        const QString imported = m_home.filePath(QStringLiteral("case.sqlite"));
+        Run r = run({QStringLiteral("history"), QStringLiteral("--import"), case1, QStringLiteral("--file"),
+            imported, QStringLiteral("--json")});
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        QCOMPARE(r.lines.size(), 1);
+        QCOMPARE(r.lines.first().value(QLatin1String("imported")).toInt(), exported.lines.size());
+        QCOMPARE(r.lines.first().value(QLatin1String("path")).toString(), imported);
+        r = run({QStringLiteral("history"), QStringLiteral("--file"), imported, QStringLiteral("--json"),
+            QStringLiteral("--limit"), QStringLiteral("0")});
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        QCOMPARE(r.out, exported.out);
+        // Searchable like any history, words in the data included.
+        r = run({QStringLiteral("history"), QStringLiteral("--file"), imported, QStringLiteral("--json"),
+            QStringLiteral("--text"), QStringLiteral("soup")});
+        QCOMPARE(r.lines.size(), 1);
+        QCOMPARE(r.lines.first().value(QLatin1String("message_id")).toString(), m_nacked);
+        // A file is never overwritten by an import.
+        const QByteArray before = [&] {
+            QFile f(imported);
+            return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+        }();
+        r = run({QStringLiteral("history"), QStringLiteral("--import"), case1, QStringLiteral("--file"), imported});
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY2(r.err.contains("never overwrites"), r.err.constData());
+        QFile f(imported);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        QCOMPARE(f.readAll(), before);
+    }
+
+    void importReportsBrokenLinesByNumber()
+    {
+        const Run exported = history({QStringLiteral("--json"), QStringLiteral("--kind"), QStringLiteral("downstream")});
+        QCOMPARE(exported.lines.size(), 4);
+        const QList<QByteArray> good = exported.out.trimmed().split('\n');
+        const QString broken = m_home.filePath(QStringLiteral("broken.jsonl"));
+        {
+            QFile file(broken);
+            QVERIFY(file.open(QIODevice::WriteOnly));
+            file.write(good.at(0) + "\n");
+            file.write("{\"kind\":\"downstream\",\"message_id\": truncated\n"); // line 2
+            file.write(good.at(1) + "\n");
+            file.write("\n"); // line 4: blank, skipped
+            file.write("{\"kind\":\"carrier pigeon\",\"message_id\":\"x\",\"at_ms\":1}\n"); // line 5
+            file.write(good.at(2) + "\n");
+            file.write(good.at(2) + "\n"); // line 7: the same message again
+            file.write("[1,2,3]\n"); // line 8
+            file.write(good.at(3)); // no newline at the end
+        }
+        const QString imported = m_home.filePath(QStringLiteral("broken.sqlite"));
+        Run r = run({QStringLiteral("history"), QStringLiteral("--import"), broken, QStringLiteral("--file"), imported});
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY2(r.err.contains("broken.jsonl:2: not imported: not JSON"), r.err.constData());
+        QVERIFY2(r.err.contains("broken.jsonl:5: not imported: \"kind\""), r.err.constData());
+        QVERIFY2(r.err.contains("broken.jsonl:7: not imported: the same message"), r.err.constData());
+        QVERIFY2(r.err.contains("broken.jsonl:8: not imported: not a JSON object"), r.err.constData());
+        QVERIFY2(!r.err.contains("broken.jsonl:4:"), r.err.constData());
+        QVERIFY2(r.err.contains("4 message(s) imported, 4 line(s) not"), r.err.constData());
+        r = run({QStringLiteral("history"), QStringLiteral("--file"), imported, QStringLiteral("--json")});
+        QCOMPARE(r.lines.size(), 4);
+        QCOMPARE(r.out, exported.out);
+        // Usage: an import is not a search.
+        r = run({QStringLiteral("history"), QStringLiteral("--import"), broken, QStringLiteral("--to"), QStringLiteral("x")});
+        QCOMPARE(r.exitCode, 2);
+        QVERIFY2(r.err.contains("takes no --to"), r.err.constData());
+    }
+
     // Last: it adds to the history the filters above count.
     void replayResendsWithNewIds()
     {

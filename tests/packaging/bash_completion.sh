@@ -55,7 +55,9 @@ expect() {
 }
 
 # ccsctl: commands, flags from --help, values.
-expect "send|listen" "" _ccsctl "$CCSCTL" ""
+expect "send|listen|history|replay" "" _ccsctl "$CCSCTL" ""
+expect "--import|--id" "--json" _ccsctl "$CCSCTL" history "--i"
+expect "downstream|upstream|receipt" "" _ccsctl "$CCSCTL" history --kind ""
 expect "listen" "send" _ccsctl "$CCSCTL" "li"
 expect "--priority|--profile|--port" "--json" _ccsctl "$CCSCTL" send "--p"
 expect "--wait-receipts|--window" "" _ccsctl "$CCSCTL" send --to x "--w"

@@ -9,6 +9,7 @@
 #include <QCryptographicHash>
 #include <QFile>
 #include <QSqlDatabase>
+#include <QSqlError>
 #include <QSqlQuery>
 #include <QTemporaryDir>
 #include <QTest>
@@ -83,6 +84,77 @@ private Q_SLOTS:
         store.close();
         // Opening again keeps the data and migrates nothing.
         QVERIFY(store.open(path).ok());
+    }
+
+    void migratesSchema1AndIndexesEveryBatch()
+    {
+        // A schema-1 file (full-text indexing by per-row triggers) is migrated to 2 (the writer
+        // indexes each batch at once); rows from before and after are found by their words,
+        // and the full-text index matches the rows exactly.
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("v1.sqlite"));
+        auto write = [&](const QString &id, const QString &word) {
+            HistoryWriter writer;
+            QVERIFY(writer.open(path, {QStringLiteral("test"), {}, 0, {}}).ok());
+            MessageLedger ledger;
+            HistoryRecorder recorder(&writer);
+            recorder.attachLedger(&ledger);
+            const int index = ledger.add(message(QStringLiteral("dev"), id, {{QStringLiteral("w"), word}}));
+            ledger.transition(index, MessageState::InFlight, 1);
+            writer.flush();
+            ledger.transition(index, MessageState::Acked, 1); // an update in a later batch
+            writer.append(UpstreamRecord {upstream(QStringLiteral("dev"), id, word + QStringLiteral(" up")), 1, 1000, 1000});
+        };
+        write(QStringLiteral("old"), QStringLiteral("before"));
+        {
+            // Back to schema 1 as it was: the per-row triggers, user_version 1.
+            QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("v1"));
+            db.setDatabaseName(path);
+            QVERIFY(db.open());
+            QSqlQuery q(db);
+            QVERIFY(q.exec(QStringLiteral("CREATE TRIGGER downstream_fts_insert AFTER INSERT ON downstream BEGIN"
+                                          " INSERT INTO downstream_fts (rowid, payload) VALUES (new.id, new.payload); END")));
+            QVERIFY(q.exec(QStringLiteral("CREATE TRIGGER upstream_fts_insert AFTER INSERT ON upstream BEGIN"
+                                          " INSERT INTO upstream_fts (rowid, payload) VALUES (new.id, new.payload); END")));
+            QVERIFY(q.exec(QStringLiteral("PRAGMA user_version=1")));
+            db.close();
+        }
+        QSqlDatabase::removeDatabase(QStringLiteral("v1"));
+        {
+            HistoryStore reader; // a reader reads schema 1 as it is
+            QVERIFY(reader.open(path, true).ok());
+        }
+        write(QStringLiteral("new"), QStringLiteral("after"));
+        {
+            QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("v2"));
+            db.setDatabaseName(path);
+            QVERIFY(db.open());
+            QSqlQuery q(db);
+            QVERIFY(q.exec(QStringLiteral("PRAGMA user_version")) && q.next());
+            QCOMPARE(q.value(0).toInt(), kSchemaVersion);
+            QVERIFY(q.exec(QStringLiteral("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%_insert'"))
+                && q.next());
+            QCOMPARE(q.value(0).toInt(), 0);
+            // FTS5's own check: the index holds exactly the rows' words.
+            QVERIFY2(q.exec(QStringLiteral("INSERT INTO downstream_fts (downstream_fts) VALUES ('integrity-check')")),
+                qPrintable(q.lastError().text()));
+            QVERIFY2(q.exec(QStringLiteral("INSERT INTO upstream_fts (upstream_fts) VALUES ('integrity-check')")),
+                qPrintable(q.lastError().text()));
+            db.close();
+        }
+        QSqlDatabase::removeDatabase(QStringLiteral("v2"));
+        HistoryStore store;
+        QVERIFY(store.open(path, true).ok());
+        QVector<HistoryRow> rows;
+        HistoryQuery q;
+        for (const QString &word : {QStringLiteral("before"), QStringLiteral("after")}) {
+            q.text = word;
+            QVERIFY(store.search(q, &rows));
+            QCOMPARE(rows.size(), 2); // the message and the device's answer
+        }
+        q.text = QStringLiteral("up");
+        QVERIFY(store.search(q, &rows));
+        QCOMPARE(rows.size(), 2);
     }
 
     void refusesNewerSchemaAndLeavesItUntouched()
@@ -180,6 +252,44 @@ private Q_SLOTS:
         HistoryStore store;
         QCOMPARE(store.open(path).status, OpenStatus::Unreadable);
         QFile::setPermissions(path, QFileDevice::ReadOwner | QFileDevice::WriteOwner);
+    }
+
+    void inMemoryHistoryIsSharedByWriterAndReader()
+    {
+        // The fallback for a file that cannot be used: nothing on disk, the writer's thread
+        // and the reader see the same history, and two of them are separate.
+        const QString path = newInMemoryPath();
+        QVERIFY(isInMemoryPath(path));
+        QVERIFY(path != newInMemoryPath());
+        HistoryWriter writer;
+        QVERIFY(writer.open(path, {QStringLiteral("test"), {}, 0, {}}).ok());
+        MessageLedger ledger;
+        HistoryRecorder recorder(&writer);
+        recorder.attachLedger(&ledger);
+        for (int i = 0; i < 50; ++i) {
+            const int index = ledger.add(message(QStringLiteral("dev-%1").arg(i % 5), QStringLiteral("m-%1").arg(i),
+                {{QStringLiteral("text"), i == 17 ? QStringLiteral("needle") : QStringLiteral("hay")}}));
+            ledger.transition(index, MessageState::InFlight, 1);
+        }
+        writer.flush();
+        HistoryStore store;
+        QVERIFY2(store.open(path).ok(), qPrintable(store.lastError()));
+        QVector<HistoryRow> rows;
+        HistoryQuery q;
+        q.text = QStringLiteral("needle");
+        QVERIFY(store.search(q, &rows));
+        QCOMPARE(ids(rows), QStringList {QStringLiteral("m-17")});
+        // Written while the reader is open, found by it.
+        ledger.transition(17, MessageState::Acked, 1);
+        writer.flush();
+        QVERIFY(store.search(q, &rows));
+        QCOMPARE(rows.first().state, QStringLiteral("Acked"));
+        QCOMPARE(store.stats().downstream, 50);
+        QCOMPARE(store.integrityCheck(), QStringLiteral("ok"));
+
+        HistoryStore other;
+        QVERIFY(other.open(newInMemoryPath()).ok());
+        QCOMPARE(other.stats().downstream, 0);
     }
 
     void writerRecordsLedgerAndSearchFinds()

@@ -33,6 +33,7 @@ public:
     bool setQuery(const history::HistoryQuery &query);
     void clear();
     QString lastError() const { return m_lastError; }
+    const history::HistoryQuery &query() const { return m_query; }
     const history::HistoryRow &rowAt(int row) const { return m_rows.at(row); }
 
     int rowCount(const QModelIndex &parent = {}) const override;

@@ -7,6 +7,7 @@
 #include "composer/ComposerState.h"
 #include "emulator/EmulatorPanel.h"
 #include "emulator/LocalEmulator.h"
+#include "history/HistoryPage.h"
 #include "inbox/InboxModel.h"
 #include "inbox/InboxPage.h"
 #include "outbox/OutboxPage.h"
@@ -79,7 +80,11 @@ void ScreenshotRunner::poll()
         m_window->showTab(MainWindow::Tab(m_tab));
         m_step = 2;
         // Let the other messages settle and the views repaint.
-        QTimer::singleShot(1500, this, [this] { capture(true); });
+        QTimer::singleShot(1500, this, [this, token = entry->message.to] {
+            if (m_tab == MainWindow::HistoryTab) // the per-device view of the demo's device
+                m_window->history()->showDevice(token);
+            capture(true);
+        });
         return;
     }
     default:
