@@ -59,6 +59,9 @@ struct ResolvedConnection {
 //   (ccsctl: CCS_API_KEY), else Status::NoApiKey.
 // Without a profile name the settings are the defaults plus the overrides and
 // the key is the fallback.
+// It lives in ccscore (not in a library of its own under app/): ccs-admin links
+// ccsui and ccscore, ccsctl links ccscore only, and it needs neither Widgets nor
+// anything of the window, so ccscore is the one place both already share.
 class ConnectionResolver
 {
 public:

@@ -1,6 +1,9 @@
 #pragma once
 
 #include <QString>
+#include <QStringMatcher>
+
+#include <vector>
 
 namespace ccs {
 
@@ -20,9 +23,24 @@ inline constexpr auto kRedacted = "[redacted]";
 //   <success>): PLAIN carries base64(authzid NUL authcid NUL key);
 // - the API key as it is, XML-escaped, and base64-encoded;
 // - base64(NUL sender@domain NUL key) wherever it appears outside SASL elements;
-// - any other base64 run whose decoded bytes hold the key (a PLAIN payload with
-//   another authzid or authcid).
+// - any other base64 run that encodes the key among other bytes (a PLAIN
+//   payload with another authzid or authcid), found by what base64 makes of the
+//   key at each of its three alignments.
 // Secrets are replaced by "[redacted]"; nothing else changes.
 QString redactSecrets(QString text, const RedactionSecrets &secrets);
+
+// redactSecrets() with the forms of the secret worked out once, for a view that
+// redacts every stanza (the traffic table).
+class Redactor
+{
+public:
+    Redactor() = default;
+    explicit Redactor(const RedactionSecrets &secrets);
+    QString operator()(QString text) const;
+
+private:
+    std::vector<QStringMatcher> m_exact; // the exact forms of the secret, replaced first
+    std::vector<QStringMatcher> m_encodedCores; // the key inside any base64 text, at each alignment
+};
 
 } // namespace ccs

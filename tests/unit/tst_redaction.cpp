@@ -101,6 +101,32 @@ private Q_SLOTS:
         }
     }
 
+    // Whatever bytes come before and after it, the key's base64 is found and the
+    // whole base64 run goes: each of the three alignments, with and without padding.
+    void keyInsideAnyBase64_data()
+    {
+        QTest::addColumn<QByteArray>("before");
+        QTest::addColumn<QByteArray>("after");
+        for (const QByteArray before : {QByteArray(), QByteArray("x"), QByteArray("xy"), QByteArray("xyz")})
+            for (const QByteArray after : {QByteArray(), QByteArray("1"), QByteArray("12")})
+                QTest::addRow("%d before, %d after", int(before.size()), int(after.size()))
+                    << before << after;
+    }
+
+    void keyInsideAnyBase64()
+    {
+        QFETCH(QByteArray, before);
+        QFETCH(QByteArray, after);
+        const QString encoded = QString::fromLatin1((before + QByteArray(kKey) + after).toBase64());
+        const QString text = QStringLiteral("<x a=\"1\">%1</x>").arg(encoded);
+        const QString expected = QStringLiteral("<x a=\"1\">[redacted]</x>");
+        QCOMPARE(redactSecrets(text, secrets()), expected);
+        QCOMPARE(redactSecrets(text, {QString::fromLatin1(kKey), {}, {}}), expected);
+        const Redactor redactor(secrets());
+        QCOMPARE(redactor(text), expected);
+        QCOMPARE(redactor(text + text), expected + expected); // every occurrence
+    }
+
     void leavesOrdinaryTrafficAlone_data()
     {
         QTest::addColumn<QString>("text");

@@ -45,8 +45,8 @@ QString TrafficLogModel::prettyPrint(const QString &xml)
 
 void TrafficLogModel::append(TrafficDirection direction, int connectionId, const QString &xml, qint64 atMs)
 {
-    m_pending.push_back(Entry {atMs > 0 ? atMs : QDateTime::currentMSecsSinceEpoch(),
-        redactSecrets(xml, m_secrets), connectionId, direction});
+    m_pending.push_back(Entry {
+        atMs > 0 ? atMs : QDateTime::currentMSecsSinceEpoch(), m_redact(xml), connectionId, direction});
     if (!m_flushTimer.isActive())
         m_flushTimer.start();
 }

@@ -26,8 +26,8 @@ public:
     void setCapacity(int rows);
     int capacity() const { return m_capacity; }
     // What must never appear (the credentials in use): hidden by ccs::redactSecrets.
-    void setSecrets(const RedactionSecrets &secrets) { m_secrets = secrets; }
-    void setSecret(const QString &apiKey) { m_secrets = {apiKey, {}, {}}; }
+    void setSecrets(const RedactionSecrets &secrets) { m_redact = Redactor(secrets); }
+    void setSecret(const QString &apiKey) { setSecrets({apiKey, {}, {}}); }
     void clear();
     void flush();
     int droppedCount() const { return m_dropped; }
@@ -51,7 +51,7 @@ private:
     std::vector<Entry> m_pending;
     int m_capacity = 20000;
     int m_dropped = 0;
-    RedactionSecrets m_secrets;
+    Redactor m_redact;
     QTimer m_flushTimer;
 };
 
