@@ -392,11 +392,11 @@ bool parseOptions(const QStringList &arguments, CtlOptions *options, QString *er
 
     // Connection
     options->profile = parser.value(profile);
-    ConnectionSettings &s = options->settings;
+    app::ConnectionOverrides &c = options->connection;
     if (parser.isSet(host))
-        s.host = parser.value(host);
+        c.host = parser.value(host);
     if (parser.isSet(domain))
-        s.domain = parser.value(domain);
+        c.domain = parser.value(domain);
     if (parser.isSet(port)) {
         bool ok = false;
         const uint value = parser.value(port).toUInt(&ok);
@@ -404,9 +404,10 @@ bool parseOptions(const QStringList &arguments, CtlOptions *options, QString *er
             *error = QStringLiteral("--port must be 1..65535, not \"%1\"").arg(parser.value(port));
             return false;
         }
-        s.port = quint16(value);
+        c.port = quint16(value);
     }
-    s.senderId = parser.value(senderId);
+    if (parser.isSet(senderId))
+        c.senderId = parser.value(senderId);
     options->caCertPath = parser.value(caCert);
     if (!options->caCertPath.isEmpty()) {
         QFile file(options->caCertPath);
@@ -415,8 +416,8 @@ bool parseOptions(const QStringList &arguments, CtlOptions *options, QString *er
                 = QStringLiteral("cannot read --ca-cert %1: %2").arg(options->caCertPath, file.errorString());
             return false;
         }
-        s.pinnedCertificates = QSslCertificate::fromData(file.readAll(), QSsl::Pem);
-        if (s.pinnedCertificates.isEmpty()) {
+        c.pinnedCertificates = QSslCertificate::fromData(file.readAll(), QSsl::Pem);
+        if (c.pinnedCertificates->isEmpty()) {
             *error = QStringLiteral("--ca-cert %1 holds no PEM certificate").arg(options->caCertPath);
             return false;
         }
@@ -425,13 +426,13 @@ bool parseOptions(const QStringList &arguments, CtlOptions *options, QString *er
     if (parser.isSet(connections)) {
         if (!parseNumber(QStringLiteral("connections"), parser.value(connections), 1, 1000, &number, error))
             return false;
-        s.connectionCount = int(number);
+        c.connectionCount = int(number);
     }
     if (parser.isSet(window)) {
         if (!parseNumber(
                 QStringLiteral("window"), parser.value(window), 1, kMaxPendingPerConnection, &number, error))
             return false;
-        s.windowSize = int(number);
+        c.windowSize = int(number);
     }
     if (parser.isSet(timeout)) {
         if (!parseNumber(QStringLiteral("timeout"), parser.value(timeout), 0, 1e7, &number, error))

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "app/ConnectionResolver.h"
 #include "client/SessionTypes.h"
 #include "history/HistoryStore.h"
 
@@ -23,7 +24,9 @@ struct CtlOptions {
     bool json = false;
     // Connection
     QString profile;
-    ConnectionSettings settings;
+    // The connection flags given; with --profile they override the profile's values
+    // (app::ConnectionResolver turns both into settings).
+    app::ConnectionOverrides connection;
     QString caCertPath;
     // send
     DownstreamMessage message;

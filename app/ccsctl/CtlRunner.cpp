@@ -36,69 +36,51 @@ CtlRunner::~CtlRunner() = default;
 
 void CtlRunner::start()
 {
+    // Profile, flags, trust and API key are resolved once, by the policy the window
+    // uses too (app::ConnectionResolver): explicit flags win over the profile.
+    storage::ProfileStore profiles;
     if (!m_options.profile.isEmpty())
-        resolveProfile();
-    else
-        QTimer::singleShot(0, this, &CtlRunner::run);
+        m_secrets = storage::SecretStore::createDefault(this);
+    const app::ConnectionResolver resolver(&profiles, m_secrets.get());
+    resolver.resolve(m_options.profile, m_options.connection, qEnvironmentVariable("CCS_API_KEY"), this,
+        [this](const app::ResolvedConnection &resolved) { run(resolved); });
 }
 
-void CtlRunner::resolveProfile()
+void CtlRunner::run(const app::ResolvedConnection &resolved)
 {
-    storage::ProfileStore store;
-    const auto profile = store.profile(m_options.profile);
-    if (!profile) {
-        usageError(QStringLiteral("no profile named \"%1\" (known: %2)")
-                       .arg(m_options.profile, store.names().join(QStringLiteral(", "))));
+    using Status = app::ResolvedConnection::Status;
+    const bool withProfile = !resolved.profileName.isEmpty();
+    switch (resolved.status) {
+    case Status::Ok:
+        break;
+    case Status::NoSuchProfile:
+        usageError(resolved.error);
         return;
-    }
-    if (profile->localEmulator) {
+    case Status::LocalEmulator:
         usageError(QStringLiteral("\"%1\" runs the emulator inside ccs-admin; start ccs-emulator and use "
                                   "--host, --port and --ca-cert")
-                       .arg(profile->name));
+                       .arg(resolved.profileName));
+        return;
+    case Status::InvalidProfile:
+        usageError(QStringLiteral("profile \"%1\": %2").arg(resolved.profileName, resolved.error));
+        return;
+    case Status::NoSenderId:
+        usageError(withProfile ? QStringLiteral("profile \"%1\" has no sender ID: give --sender-id")
+                                     .arg(resolved.profileName)
+                               : QStringLiteral("--sender-id is required (or --profile)"));
+        return;
+    case Status::NoApiKey:
+        usageError(withProfile ? QStringLiteral("no API key for profile \"%1\": %2 (or set CCS_API_KEY)")
+                                     .arg(resolved.profileName,
+                                         resolved.keyStatus == storage::SecretResult::Status::NotFound
+                                             ? QStringLiteral("none stored in the keychain")
+                                             : resolved.error)
+                               : QStringLiteral("set the API key in the environment variable CCS_API_KEY"));
         return;
     }
-    ConnectionSettings settings;
-    QString error;
-    if (!profile->toConnectionSettings(&settings, &error)) {
-        usageError(QStringLiteral("profile \"%1\": %2").arg(profile->name, error));
-        return;
-    }
-    // Options given on the command line refine the profile.
-    settings.windowSize = m_options.settings.windowSize;
-    settings.connectionCount = std::max(settings.connectionCount, m_options.settings.connectionCount);
-    m_options.settings = settings;
-    m_historyProfile = profile->name;
-    m_secrets = storage::SecretStore::createDefault(this);
-    m_secrets->readKey(profile->name, this, [this](const storage::SecretResult &result) {
-        if (result.ok() && !result.secret.isEmpty()) {
-            m_options.settings.apiKey = result.secret;
-        } else if (!qEnvironmentVariableIsEmpty("CCS_API_KEY")) {
-            m_options.settings.apiKey = qEnvironmentVariable("CCS_API_KEY");
-        } else {
-            usageError(QStringLiteral("no API key for profile \"%1\": %2 (or set CCS_API_KEY)")
-                           .arg(m_options.profile,
-                               result.error.isEmpty() ? QStringLiteral("none stored in the keychain")
-                                                      : result.error));
-            return;
-        }
-        run();
-    });
-}
-
-void CtlRunner::run()
-{
-    ConnectionSettings &s = m_options.settings;
-    if (s.apiKey.isEmpty())
-        s.apiKey = qEnvironmentVariable("CCS_API_KEY");
-    if (s.apiKey.isEmpty()) {
-        usageError(QStringLiteral("set the API key in the environment variable CCS_API_KEY"));
-        return;
-    }
-    if (s.senderId.isEmpty()) {
-        usageError(QStringLiteral("--sender-id is required (or --profile)"));
-        return;
-    }
-    m_session.setSettings(s);
+    m_settings = resolved.settings;
+    m_historyProfile = resolved.profileName;
+    m_session.setSettings(m_settings);
     openHistory();
 
     connect(&m_session, &CcsSession::stateChanged, this, [this](SessionState state) {
@@ -156,7 +138,7 @@ void CtlRunner::run()
                         .toUtf8());
         });
 
-    MessageLedger *ledger = m_session.ledger();
+    const MessageLedger *ledger = m_session.ledger();
     connect(ledger, &MessageLedger::entryAdded, this, [this, ledger](int index) {
         const LedgerEntry &e = ledger->at(index);
         emitEvent(QStringLiteral("queued"), e.message.messageId, {{QStringLiteral("to"), e.message.to}},
@@ -270,7 +252,7 @@ void CtlRunner::checkSendDone()
 {
     if (m_finishing)
         return;
-    MessageLedger *ledger = m_session.ledger();
+    const MessageLedger *ledger = m_session.ledger();
     const int done = ledger->count(MessageState::Acked) + ledger->count(MessageState::Delivered)
         + ledger->count(MessageState::Nacked) + ledger->count(MessageState::Expired)
         + ledger->count(MessageState::Failed) + ledger->count(MessageState::Cancelled);
@@ -343,7 +325,7 @@ void CtlRunner::openHistory()
 {
     if (m_historyProfile.isEmpty())
         return;
-    const ConnectionSettings &s = m_options.settings;
+    const ConnectionSettings &s = m_settings;
     auto writer = std::make_unique<history::HistoryWriter>();
     const history::OpenResult opened = writer->open(history::databasePathForProfile(m_historyProfile),
         {QStringLiteral("ccsctl"), s.host, s.port, s.senderId});

@@ -31,14 +31,13 @@ public:
     explicit CtlRunner(CtlOptions options, QObject *parent = nullptr);
     ~CtlRunner() override;
 
-    // Resolves the profile and the API key, then starts. Returns at once.
+    // Resolves the profile, the flags and the API key, then starts. Returns at once.
     void start();
     // SIGINT/SIGTERM: stop now with what we have.
     void interrupt();
 
 private:
-    void resolveProfile();
-    void run();
+    void run(const app::ResolvedConnection &resolved);
     void startSend();
     void startListen();
     void openHistory();
@@ -52,6 +51,7 @@ private:
     QJsonObject summary() const;
 
     CtlOptions m_options;
+    ConnectionSettings m_settings; // resolved from the profile and the flags, with the API key
     CcsSession m_session;
     std::unique_ptr<storage::SecretStore> m_secrets;
     QElapsedTimer m_clock;

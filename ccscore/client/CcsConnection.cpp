@@ -1,6 +1,7 @@
 #include "CcsConnection.h"
 
 #include "ClientLog.h"
+#include "protocol/Redaction.h"
 #include "protocol/Stanza.h"
 
 #include <QDomElement>
@@ -362,17 +363,7 @@ void CcsConnection::finish()
 
 QString CcsConnection::redact(QString xml) const
 {
-    static const QRegularExpression saslPayload(
-        QStringLiteral("(<(auth|response)\\b[^>]*>)[^<]*(</(auth|response)>)"));
-    xml.replace(saslPayload, QStringLiteral("\\1[redacted]\\3"));
-    if (!m_settings.apiKey.isEmpty()) {
-        xml.replace(m_settings.apiKey, QStringLiteral("[redacted]"));
-        const QByteArray plain = QByteArray(1, '\0')
-            + (m_settings.senderId + QLatin1Char('@') + m_settings.domain).toUtf8() + QByteArray(1, '\0')
-            + m_settings.apiKey.toUtf8();
-        xml.replace(QString::fromLatin1(plain.toBase64()), QStringLiteral("[redacted]"));
-    }
-    return xml;
+    return redactSecrets(std::move(xml), {m_settings.apiKey, m_settings.senderId, m_settings.domain});
 }
 
 void CcsConnection::onConnected()

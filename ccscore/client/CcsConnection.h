@@ -54,9 +54,11 @@ public:
     static constexpr qsizetype kMaxMarkupBytes = 256 * 1024;
     static constexpr int kMaxDepth = 16384; // element nesting, stream element included
 
-    // Kept by the session: message id -> ledger index of un-answered messages.
-    QHash<QString, int> pending;
-    bool draining = false;
+    // Kept by the session (the only writer): message id -> ledger index of
+    // un-answered messages, and whether CCS asked this connection to drain.
+    const QHash<QString, int> &pending() const { return m_pending; }
+    int pendingCount() const { return int(m_pending.size()); }
+    bool isDraining() const { return m_draining; }
 
 Q_SIGNALS:
     void encrypted(); // TLS is up: SASL may start
@@ -69,6 +71,10 @@ Q_SIGNALS:
 
 private:
     friend class GcmStanzaExtension;
+    friend class CcsSession; // writes the pending set and the draining mark
+    QHash<QString, int> m_pending;
+    bool m_draining = false;
+
     void onLogMessage(int type, const QString &text);
     void onXmppError(SessionError error, const QString &message);
     void scheduleFinish();

@@ -232,7 +232,7 @@ public:
     int activeCount() const
     {
         return int(std::count_if(
-            connections.begin(), connections.end(), [](const auto &c) { return !c->draining; }));
+            connections.begin(), connections.end(), [](const auto &c) { return !c->isDraining(); }));
     }
 
     void ensureConnections()
@@ -317,9 +317,9 @@ public:
             });
         });
         for (const auto &c : connections) {
-            if (!c->isAuthenticated() || c->draining)
+            if (!c->isAuthenticated() || c->isDraining())
                 continue;
-            while (int(c->pending.size()) < window && !queue.empty()) {
+            while (c->pendingCount() < window && !queue.empty()) {
                 const int index = queue.front();
                 queue.pop_front();
                 const LedgerEntry &entry = ledger->at(index);
@@ -340,7 +340,7 @@ public:
                     queue.push_front(index);
                     break;
                 }
-                c->pending.insert(entry.message.messageId, index);
+                c->m_pending.insert(entry.message.messageId, index);
                 ledger->transition(index, MessageState::InFlight, c->id());
             }
             if (queue.empty())
@@ -382,14 +382,14 @@ public:
 
     void onAck(CcsConnection *c, const Ack &ack)
     {
-        const auto it = c->pending.constFind(ack.messageId);
-        if (it == c->pending.constEnd()) {
+        const auto it = c->pending().constFind(ack.messageId);
+        if (it == c->pending().constEnd()) {
             qCInfo(lcCcsCore) << "connection" << c->id()
                               << "ACK for a message not pending here:" << ack.messageId;
             return;
         }
         const int index = *it;
-        c->pending.erase(it);
+        c->m_pending.erase(it);
         if (ledger->at(index).state == MessageState::InFlight) {
             const bool receiptHeld = earlyReceipts.contains(index);
             const QString status = receiptHeld ? earlyReceipts.take(index) : QString();
@@ -402,14 +402,14 @@ public:
 
     void onNack(CcsConnection *c, const Nack &nack)
     {
-        const auto it = c->pending.constFind(nack.messageId);
-        if (it == c->pending.constEnd()) {
+        const auto it = c->pending().constFind(nack.messageId);
+        if (it == c->pending().constEnd()) {
             qCInfo(lcCcsCore) << "connection" << c->id()
                               << "NACK for a message not pending here:" << nack.messageId << nack.errorText;
             return;
         }
         const int index = *it;
-        c->pending.erase(it);
+        c->m_pending.erase(it);
         if (ledger->at(index).state != MessageState::InFlight) {
             pump();
             return;
@@ -539,20 +539,20 @@ public:
     void onStanzaError(CcsConnection *c, const StanzaError &error)
     {
         QString id = error.stanzaId;
-        if (!c->pending.contains(id) && !error.gcmPayload.isEmpty()) {
+        if (!c->pending().contains(id) && !error.gcmPayload.isEmpty()) {
             QJsonObject object;
             ParseError parseError;
             if (json::parseObject(error.gcmPayload.toUtf8(), &object, &parseError))
                 id = object.value(QStringLiteral("message_id")).toString();
         }
-        const auto it = c->pending.constFind(id);
-        if (it == c->pending.constEnd()) {
+        const auto it = c->pending().constFind(id);
+        if (it == c->pending().constEnd()) {
             qCWarning(lcCcsCore) << "connection" << c->id()
                                  << "stanza error for no pending message:" << error.text;
             return;
         }
         const int index = *it;
-        c->pending.erase(it);
+        c->m_pending.erase(it);
         LedgerEntry &entry = ledger->entryForUpdate(index);
         entry.errorDescription = error.text;
         if (entry.state == MessageState::InFlight)
@@ -577,11 +577,11 @@ public:
             return;
         const qint64 now = steadyMs();
         for (const auto &c : connections) {
-            if (!c->isAuthenticated() || c->pending.isEmpty())
+            if (!c->isAuthenticated() || c->pending().isEmpty())
                 continue;
             qint64 oldest = now;
             QString oldestId;
-            for (auto it = c->pending.cbegin(); it != c->pending.cend(); ++it) {
+            for (auto it = c->pending().cbegin(); it != c->pending().cend(); ++it) {
                 const LedgerEntry &entry = ledger->at(*it);
                 if (entry.state != MessageState::InFlight)
                     continue; // no longer waiting (cancelled or answered some other way)
@@ -600,16 +600,16 @@ public:
                     .arg(settings.port)
                     .arg(oldestId.left(80))
                     .arg((now - oldest) / 1000)
-                    .arg(c->pending.size()));
+                    .arg(c->pendingCount()));
         }
     }
 
     void startDraining(CcsConnection *c)
     {
-        if (c->draining)
+        if (c->isDraining())
             return;
         qCInfo(lcCcsCore) << "connection" << c->id() << "is draining; opening another";
-        c->draining = true;
+        c->m_draining = true;
         limitDraining();
         Q_EMIT q->connectionsChanged();
         ensureConnections();
@@ -625,7 +625,7 @@ public:
         int draining = 0;
         for (auto it = connections.rbegin(); it != connections.rend(); ++it) {
             CcsConnection *c = it->get();
-            if (!c->draining || c->isClosing())
+            if (!c->isDraining() || c->isClosing())
                 continue;
             if (++draining > limit) {
                 qCWarning(lcCcsCore) << "connection" << c->id() << "closed: more than" << limit
@@ -638,8 +638,8 @@ public:
     // Whatever was pending goes back to the front of the queue, in the order it was accepted.
     void requeuePending(CcsConnection *c, const QString &why)
     {
-        std::vector<int> indices(c->pending.cbegin(), c->pending.cend());
-        c->pending.clear();
+        std::vector<int> indices(c->pending().cbegin(), c->pending().cend());
+        c->m_pending.clear();
         std::sort(indices.begin(), indices.end());
         for (auto it = indices.rbegin(); it != indices.rend(); ++it) {
             if (ledger->at(*it).state != MessageState::InFlight)
@@ -657,7 +657,7 @@ public:
             return;
         std::unique_ptr<CcsConnection> connection = std::move(*it);
         connections.erase(it);
-        const bool wasDraining = connection->draining;
+        const bool wasDraining = connection->isDraining();
         requeuePending(connection.get(), QStringLiteral("connection %1 closed; sent again").arg(id));
         connection.release()->deleteLater(); // we are inside its signal
         qCInfo(lcCcsCore) << "connection" << id << "finished:" << sessionErrorName(error) << message;
@@ -717,9 +717,9 @@ public:
             next = SessionState::Error;
         else if (!open)
             next = SessionState::Disconnected;
-        else if (any([](const auto &c) { return c->isAuthenticated() && !c->draining; }))
+        else if (any([](const auto &c) { return c->isAuthenticated() && !c->isDraining(); }))
             next = SessionState::Connected;
-        else if (any([](const auto &c) { return c->isAuthenticated() && c->draining; }))
+        else if (any([](const auto &c) { return c->isAuthenticated() && c->isDraining(); }))
             next = SessionState::Draining;
         else if (reconnectTimer.isActive() || everConnected)
             next = SessionState::Reconnecting;
@@ -891,7 +891,7 @@ bool CcsSession::cancel(const QString &messageId)
     return true;
 }
 
-MessageLedger *CcsSession::ledger() const
+const MessageLedger *CcsSession::ledger() const
 {
     return d->ledger;
 }
@@ -901,7 +901,7 @@ QList<ConnectionStatus> CcsSession::connections() const
     QList<ConnectionStatus> list;
     const int window = effectiveWindow(d->settings);
     for (const auto &c : d->connections)
-        list.append({c->id(), c->isAuthenticated(), c->draining, int(c->pending.size()), window});
+        list.append({c->id(), c->isAuthenticated(), c->isDraining(), c->pendingCount(), window});
     return list;
 }
 

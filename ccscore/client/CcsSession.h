@@ -44,7 +44,9 @@ public:
     bool send(const DownstreamMessage &message, ValidationFailure *failure = nullptr);
     bool cancel(const QString &messageId); // only while Queued or RetryWaiting
 
-    MessageLedger *ledger() const;
+    // Read-only: the session alone adds entries and moves their states; views
+    // read the ledger and follow its signals.
+    const MessageLedger *ledger() const;
     QList<ConnectionStatus> connections() const;
     int queueLength() const;
 

@@ -11,7 +11,7 @@ HistoryRecorder::HistoryRecorder(HistoryWriter *writer, QObject *parent)
     , m_writer(writer)
 { }
 
-void HistoryRecorder::attachLedger(MessageLedger *ledger)
+void HistoryRecorder::attachLedger(const MessageLedger *ledger)
 {
     m_ledger = ledger;
     m_connections << connect(ledger, &MessageLedger::entryAdded, this, [this](int index) {

@@ -22,13 +22,13 @@ public:
     explicit HistoryRecorder(HistoryWriter *writer, QObject *parent = nullptr);
 
     void attachSession(CcsSession *session); // also attaches its ledger
-    void attachLedger(MessageLedger *ledger);
+    void attachLedger(const MessageLedger *ledger);
     void detach();
 
 private:
     HistoryWriter *m_writer;
     QPointer<CcsSession> m_session;
-    QPointer<MessageLedger> m_ledger;
+    QPointer<const MessageLedger> m_ledger;
     QList<QMetaObject::Connection> m_connections;
 };
 

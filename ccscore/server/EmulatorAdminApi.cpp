@@ -2,6 +2,7 @@
 
 #include "EmulatorServer.h"
 #include "EmulatorStream.h"
+#include "protocol/ConstantTime.h"
 #include "protocol/JsonCodec.h"
 
 #include <QHttpServer>
@@ -21,16 +22,6 @@ using Status = QHttpServerResponse::StatusCode;
 QHttpServerResponse errorResponse(Status status, const QString &message)
 {
     return QHttpServerResponse(QJsonObject {{QStringLiteral("error"), message}}, status);
-}
-
-bool constantTimeEquals(const QByteArray &a, const QByteArray &b)
-{
-    if (a.size() != b.size())
-        return false;
-    unsigned char diff = 0;
-    for (qsizetype i = 0; i < a.size(); ++i)
-        diff |= static_cast<unsigned char>(a.at(i) ^ b.at(i));
-    return diff == 0;
 }
 
 bool readNumber(const QJsonObject &o, const char *key, double min, double max, double *out, QString *error)

@@ -2,6 +2,7 @@
 
 #include "EmulatorObserver.h"
 #include "EmulatorStream.h"
+#include "protocol/ConstantTime.h"
 #include "protocol/JsonCodec.h"
 #include "protocol/Validation.h"
 
@@ -23,16 +24,6 @@ namespace ccs::emulator {
 namespace {
 constexpr auto kReceiptFrom = "gcm.googleapis.com";
 
-bool constantTimeEquals(const QByteArray &a, const QByteArray &b)
-{
-    // Length leaks, content does not.
-    if (a.size() != b.size())
-        return false;
-    unsigned char diff = 0;
-    for (qsizetype i = 0; i < a.size(); ++i)
-        diff |= static_cast<unsigned char>(a.at(i) ^ b.at(i));
-    return diff == 0;
-}
 } // namespace
 
 QString deviceKindName(DeviceKind kind)

@@ -26,11 +26,14 @@ as_root() {
 
 PACKAGES=(
     build-essential cmake ninja-build pkg-config git
+    # Qt modules: one per find_package(Qt6 COMPONENTS ...) in CMakeLists.txt; the
+    # SQLite driver for the history; WebSockets for the emulator's admin event stream
     qt6-base-dev qt6-base-dev-tools libqt6sql6-sqlite
-    qt6-httpserver-dev qt6-websockets-dev qt6-charts-dev qt6-svg-dev
+    qt6-httpserver-dev qt6-websockets-dev qt6-svg-dev
     qtkeychain-qt6-dev libssl-dev openssl
-    # tests: offscreen/xvfb GUI runs, the third-party CCS client, fonts for screenshots
-    xvfb xauth python3-slixmpp fonts-dejavu-core
+    # tests: the third-party CCS client, fonts for the offscreen GUI tests
+    # (packaging/linux/capture-screenshot.sh installs Xvfb itself when it runs)
+    python3-slixmpp fonts-dejavu-core
     # tests: a real Secret Service in a private D-Bus session (ctest -L keychain):
     # dbus-run-session and dbus-send, the gnome-keyring daemon, libsecret (which
     # QtKeychain loads) and secret-tool to read back what was stored

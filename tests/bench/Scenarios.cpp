@@ -137,7 +137,7 @@ DownstreamResult runSessionDownstream(const BenchPrograms &programs, int connect
             ++next;
         }
     };
-    MessageLedger *ledger = session.ledger();
+    const MessageLedger *ledger = session.ledger();
     QObject::connect(
         ledger, &MessageLedger::entryChanged, &session, [&](int index, MessageState, MessageState to) {
             if (index < 0 || index >= messages)

@@ -6,6 +6,8 @@
 // then whatever the test wants it to send. Written from the reference, not
 // from ccscore/server, so that the client is tested against an outsider.
 
+#include "TestCertificates.h"
+
 #include <QByteArray>
 #include <QDateTime>
 #include <QHash>
@@ -23,76 +25,8 @@
 #include <QTimer>
 
 #include <memory>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
 
 namespace ccs::test {
-
-struct TestCertificate {
-    QSslCertificate certificate;
-    QSslKey key;
-};
-
-// A self-signed EC P-256 certificate naming `names` (DNS or IP), valid from
-// now + notBeforeSeconds to now + notAfterSeconds (negative: in the past).
-inline bool makeTestCertificate(
-    const QStringList &names, long notBeforeSeconds, long notAfterSeconds, TestCertificate *out)
-{
-    EVP_PKEY *key = EVP_EC_gen("P-256");
-    X509 *cert = X509_new();
-    bool ok = key && cert;
-    if (ok) {
-        X509_set_version(cert, 2);
-        ASN1_INTEGER_set(X509_get_serialNumber(cert), long(QDateTime::currentSecsSinceEpoch() & 0x7fffffff));
-        X509_gmtime_adj(X509_getm_notBefore(cert), notBeforeSeconds);
-        X509_gmtime_adj(X509_getm_notAfter(cert), notAfterSeconds);
-        X509_set_pubkey(cert, key);
-        X509_NAME *subject = X509_get_subject_name(cert);
-        const QByteArray cn = names.value(0, QStringLiteral("test")).toLatin1();
-        X509_NAME_add_entry_by_txt(
-            subject, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char *>(cn.constData()), -1, -1, 0);
-        X509_set_issuer_name(cert, subject);
-        QByteArray san;
-        for (const QString &n : names) {
-            if (!san.isEmpty())
-                san += ',';
-            san += (n.front().isDigit() ? "IP:" : "DNS:") + n.toLatin1();
-        }
-        X509V3_CTX ctx;
-        X509V3_set_ctx_nodb(&ctx);
-        X509V3_set_ctx(&ctx, cert, cert, nullptr, nullptr, 0);
-        X509_EXTENSION *ext = X509V3_EXT_conf_nid(nullptr, &ctx, NID_subject_alt_name, san.constData());
-        ok = ext && X509_add_ext(cert, ext, -1) == 1;
-        X509_EXTENSION_free(ext);
-        ok = ok && X509_sign(cert, key, EVP_sha256()) != 0;
-    }
-    if (ok) {
-        auto pem = [](auto write) {
-            BIO *bio = BIO_new(BIO_s_mem());
-            write(bio);
-            char *data = nullptr;
-            const long size = BIO_get_mem_data(bio, &data);
-            QByteArray bytes(data, size);
-            BIO_free(bio);
-            return bytes;
-        };
-        out->certificate = QSslCertificate(pem([cert](BIO *b) { PEM_write_bio_X509(b, cert); }), QSsl::Pem);
-        out->key = QSslKey(
-            pem([key](BIO *b) { PEM_write_bio_PrivateKey(b, key, nullptr, nullptr, 0, nullptr, nullptr); }),
-            QSsl::Ec, QSsl::Pem, QSsl::PrivateKey);
-        ok = !out->certificate.isNull() && !out->key.isNull();
-    }
-    X509_free(cert);
-    EVP_PKEY_free(key);
-    return ok;
-}
-
-inline QStringList goodCertificateNames()
-{
-    return {QStringLiteral("gcm.googleapis.com"), QStringLiteral("localhost"), QStringLiteral("127.0.0.1")};
-}
 
 // Where in the handshake the hostile bytes replace the normal answer.
 enum class HostileStage {

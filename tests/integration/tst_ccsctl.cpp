@@ -8,6 +8,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
+#include <QTcpServer>
 #include <QTemporaryDir>
 
 #include <csignal>
@@ -438,6 +439,48 @@ private Q_SLOTS:
                 environment());
         QVERIFY2(r.exitCode == 0, r.err.constData());
         QCOMPARE(r.named(QStringLiteral("ack")).size(), 1);
+    }
+
+    // Explicit flags win over the profile (the same resolution as the window's): a
+    // profile that points at a dead port and pins the wrong certificate, with --port and
+    // --ca-cert naming the live emulator, sends there. Before, --port was ignored with
+    // --profile and the run failed to connect (exit 3).
+    void flagsOverrideTheProfile()
+    {
+        TestEmulator emu;
+        CCS_START_EMULATOR(emu);
+        quint16 deadPort = 0;
+        {
+            QTcpServer probe;
+            QVERIFY(probe.listen(QHostAddress::LocalHost));
+            deadPort = probe.serverPort();
+        } // closed: nothing listens there now
+        QVERIFY(deadPort != emu.port());
+        storage::ProfileStore store(m_config.filePath(QStringLiteral("ccs-admin/ccs-admin.ini")));
+        storage::Profile profile;
+        profile.name = QStringLiteral("Stale emulator");
+        profile.host = QStringLiteral("127.0.0.1");
+        profile.port = deadPort;
+        profile.senderId = QStringLiteral("999999");
+        QString error;
+        QVERIFY2(store.save(profile, &error), qPrintable(error));
+
+        const QStringList profileOnly {QStringLiteral("send"), QStringLiteral("--json"),
+            QStringLiteral("--profile"), QStringLiteral("Stale emulator"), QStringLiteral("--to"),
+            QStringLiteral("dev-1"), QStringLiteral("--timeout"), QStringLiteral("10")};
+        // The profile alone: nothing listens on its port.
+        const Run dead = run(profileOnly, environment());
+        QVERIFY(dead.finished);
+        QCOMPARE(dead.exitCode, 3);
+
+        const Run r = run(profileOnly
+                + QStringList {QStringLiteral("--port"), QString::number(emu.port()),
+                    QStringLiteral("--sender-id"), QString::fromLatin1(TestEmulator::kSenderId),
+                    QStringLiteral("--ca-cert"), emu.certificatePemPath()},
+            environment());
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        QCOMPARE(r.named(QStringLiteral("ack")).size(), 1);
+        verifyEventShape(r);
     }
 
     // Ctrl+C: ccsctl stops with a summary that accounts for every accepted message

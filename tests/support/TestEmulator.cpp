@@ -1,5 +1,6 @@
 #include "TestEmulator.h"
 
+#include "TestCertificates.h"
 #include "server/EmulatorSetup.h"
 
 #include <QDir>
@@ -19,8 +20,12 @@ TestEmulator::TestEmulator(emulator::EmulatorConfig config)
     : d(std::make_unique<Private>())
 {
     if (config.certificate.isNull() || config.privateKey.isNull()) {
-        if (!emulator::generateSelfSignedCertificate(&config.certificate, &config.privateKey, &d->error))
+        TestCertificate fresh;
+        if (!makeTestCertificate(
+                emulator::emulatorCertificateNames(), kValidFrom, kValidUntil, &fresh, &d->error))
             return;
+        config.certificate = fresh.certificate;
+        config.privateKey = fresh.key;
     }
     if (config.senders.isEmpty())
         config.senders.append({QString::fromLatin1(kSenderId), QString::fromLatin1(kApiKey)});

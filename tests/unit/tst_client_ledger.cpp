@@ -1,9 +1,43 @@
+#include "client/CcsConnection.h"
+#include "client/CcsSession.h"
 #include "client/MessageLedger.h"
 
 #include <QSignalSpy>
 #include <QTest>
 
+#include <type_traits>
+#include <utility>
+
 using namespace ccs;
+
+// One owner per state, checked by the compiler: what the session hands out is
+// read-only, so no view can add to the ledger or move a message's state, and a
+// connection's window (pending set, draining mark) is written by the session alone.
+static_assert(std::is_same_v<decltype(std::declval<const CcsSession &>().ledger()), const MessageLedger *>);
+static_assert(std::is_same_v<decltype(std::declval<CcsSession &>().ledger()), const MessageLedger *>);
+static_assert(
+    !std::is_invocable_v<decltype(&MessageLedger::add), const MessageLedger *, const DownstreamMessage &>);
+static_assert(!std::is_invocable_v<decltype(&MessageLedger::transition), const MessageLedger *, int,
+              MessageState, int, const QString &>);
+static_assert(!std::is_invocable_v<decltype(&MessageLedger::entryForUpdate), const MessageLedger *, int>);
+static_assert(!std::is_invocable_v<decltype(&MessageLedger::clear), const MessageLedger *>);
+static_assert(
+    std::is_same_v<decltype(std::declval<CcsConnection &>().pending()), const QHash<QString, int> &>);
+static_assert(std::is_same_v<decltype(std::declval<CcsConnection &>().isDraining()), bool>);
+// The old public fields are gone: outside the session nothing can name them.
+template<typename C>
+concept HasPublicWindowFields = requires(C &c)
+{
+    c.pending = {};
+    c.draining = true;
+};
+template<typename C>
+concept HasPublicWindowMembers = requires(C &c)
+{
+    c.m_pending.clear();
+    c.m_draining = true;
+};
+static_assert(!HasPublicWindowFields<CcsConnection> && !HasPublicWindowMembers<CcsConnection>);
 
 class TestClientLedger : public QObject
 {

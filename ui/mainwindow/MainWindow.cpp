@@ -41,7 +41,6 @@
 
 namespace ccs::ui {
 
-using storage::Profile;
 using storage::SecretResult;
 
 MainWindow::MainWindow(QWidget *parent)
@@ -53,6 +52,7 @@ MainWindow::MainWindow(Options options, QWidget *parent)
     , m_secrets(options.secrets ? std::move(options.secrets) : storage::SecretStore::createDefault())
     , m_profiles(options.profilesIni.isEmpty() ? new storage::ProfileStore(this)
                                                : new storage::ProfileStore(options.profilesIni, this))
+    , m_resolver(m_profiles, m_secrets.get())
     , m_session(new CcsSession(this))
     , m_emulator(new LocalEmulator(this))
     , m_restoreLayout(options.restoreLayout)
@@ -379,15 +379,17 @@ void MainWindow::chooseProfile(const QString &name)
 void MainWindow::connectProfile(const QString &name)
 {
     chooseProfile(name);
-    const auto profile = m_profiles->profile(name);
-    if (!profile) {
+    // Profile, trust and API key: resolved by the same policy as ccsctl (app::ConnectionResolver).
+    app::ResolvedConnection resolved = m_resolver.settingsFor(name);
+    using Status = app::ResolvedConnection::Status;
+    if (resolved.status == Status::NoSuchProfile) {
         m_banner->showMessage(tr("There is no profile named \"%1\".").arg(name), MessageBanner::Kind::Error);
         return;
     }
     if (m_session->state() != SessionState::Disconnected && m_session->state() != SessionState::Error)
         m_session->close();
     m_banner->clear();
-    if (profile->localEmulator) {
+    if (resolved.status == Status::LocalEmulator) {
         QString error;
         if (!m_emulator->start(&error)) {
             m_banner->showMessage(error, MessageBanner::Kind::Error);
@@ -401,40 +403,36 @@ void MainWindow::connectProfile(const QString &name)
         startSession(m_emulator->connectionSettings());
         return;
     }
-    ConnectionSettings settings;
-    QString error;
-    if (!profile->toConnectionSettings(&settings, &error)) {
-        m_banner->showMessage(error, MessageBanner::Kind::Error);
-        return;
-    }
-    if (settings.senderId.isEmpty()) {
+    if (resolved.status == Status::NoSenderId) {
         m_banner->showMessage(tr("\"%1\" has no sender ID. Add it under Profiles… (Ctrl+,).").arg(name),
             MessageBanner::Kind::Error);
         return;
     }
+    if (!resolved.ok()) {
+        m_banner->showMessage(resolved.error, MessageBanner::Kind::Error);
+        return;
+    }
     m_connectionBar->setSessionState(SessionState::Connecting, 0, 0, tr("reading the API key…"));
-    m_secrets->readKey(name, this, [this, name, settings](const SecretResult &result) mutable {
+    m_resolver.addApiKey(std::move(resolved), {}, this, [this, name](const app::ResolvedConnection &withKey) {
         if (m_profileName != name)
             return;
-        if (!result.ok()) {
+        if (!withKey.ok()) {
             updateConnectionState();
-            const QString why = result.status == SecretResult::Status::NotFound
+            const bool notFound = withKey.keyStatus == SecretResult::Status::NotFound;
+            const QString why = notFound
                 ? tr("No API key is stored for \"%1\". Enter it under Profiles… (Ctrl+,).").arg(name)
                 : tr("%1 Enter the API key under Profiles… (Ctrl+,); it will be kept for this session only.")
-                      .arg(result.error);
-            m_banner->showMessage(why,
-                result.status == SecretResult::Status::NotFound ? MessageBanner::Kind::Error
-                                                                : MessageBanner::Kind::Warning);
+                      .arg(withKey.error);
+            m_banner->showMessage(why, notFound ? MessageBanner::Kind::Error : MessageBanner::Kind::Warning);
             return;
         }
-        settings.apiKey = result.secret;
-        startSession(settings);
+        startSession(withKey.settings);
     });
 }
 
 void MainWindow::startSession(const ConnectionSettings &settings)
 {
-    m_traffic->model()->setSecret(settings.apiKey);
+    m_traffic->model()->setSecrets({settings.apiKey, settings.senderId, settings.domain});
     m_session->setSettings(settings);
     m_session->open();
     updateConnectionState();

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "app/ConnectionResolver.h"
 #include "client/CcsSession.h"
 #include "storage/ProfileStore.h"
 #include "storage/SecretStore.h"
@@ -92,6 +93,7 @@ private:
 
     std::unique_ptr<storage::SecretStore> m_secrets;
     storage::ProfileStore *m_profiles = nullptr;
+    app::ConnectionResolver m_resolver; // over m_profiles and m_secrets
     CcsSession *m_session = nullptr;
     LocalEmulator *m_emulator = nullptr;
     ConnectionBar *m_connectionBar = nullptr;

@@ -12,7 +12,7 @@ OutboxModel::OutboxModel(QObject *parent)
     : BatchedTableModel(parent)
 { }
 
-void OutboxModel::setLedger(MessageLedger *ledger)
+void OutboxModel::setLedger(const MessageLedger *ledger)
 {
     beginResetModel();
     for (const auto &c : std::as_const(m_connections))

@@ -28,8 +28,8 @@ public:
 
     explicit OutboxModel(QObject *parent = nullptr);
 
-    void setLedger(MessageLedger *ledger);
-    MessageLedger *ledger() const { return m_ledger; }
+    void setLedger(const MessageLedger *ledger);
+    const MessageLedger *ledger() const { return m_ledger; }
 
     int columnCount(const QModelIndex &parent = {}) const override;
     QVariant data(const QModelIndex &index, int role = Qt::DisplayRole) const override;
@@ -39,7 +39,7 @@ protected:
     int storedRowCount() const override;
 
 private:
-    QPointer<MessageLedger> m_ledger;
+    QPointer<const MessageLedger> m_ledger;
     QList<QMetaObject::Connection> m_connections;
 };
 

@@ -146,7 +146,7 @@ OutboxPage::OutboxPage(QWidget *parent)
     updateCount();
 }
 
-void OutboxPage::setLedger(MessageLedger *ledger)
+void OutboxPage::setLedger(const MessageLedger *ledger)
 {
     if (m_ledger)
         disconnect(m_ledger, nullptr, this, nullptr);

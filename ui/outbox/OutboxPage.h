@@ -44,7 +44,7 @@ class OutboxPage : public QWidget
 public:
     explicit OutboxPage(QWidget *parent = nullptr);
 
-    void setLedger(MessageLedger *ledger);
+    void setLedger(const MessageLedger *ledger);
     OutboxModel *model() const { return m_model; }
     OutboxFilterProxy *proxy() const { return m_proxy; }
     FollowingTableView *view() const { return m_view; }
@@ -63,7 +63,7 @@ private:
     void chooseExport();
     void updateCount();
 
-    QPointer<MessageLedger> m_ledger;
+    QPointer<const MessageLedger> m_ledger;
     OutboxModel *m_model;
     OutboxFilterProxy *m_proxy;
     QLineEdit *m_search;

@@ -148,7 +148,7 @@ void ReceiptTimeline::resizeEvent(QResizeEvent *event)
     updateEmptyNotice();
 }
 
-void ReceiptTimeline::setLedger(MessageLedger *ledger)
+void ReceiptTimeline::setLedger(const MessageLedger *ledger)
 {
     if (m_ledger)
         disconnect(m_ledger, nullptr, this, nullptr);

@@ -40,7 +40,7 @@ public:
 
     explicit ReceiptTimeline(QWidget *parent = nullptr);
 
-    void setLedger(MessageLedger *ledger);
+    void setLedger(const MessageLedger *ledger);
     void setLanes(Lanes lanes);
     Lanes lanes() const { return m_lanes; }
     // The marks drawn for a message: one per transition of its history.
@@ -98,7 +98,7 @@ private:
     void drawMark(QPainter &p, const Mark &mark, QPointF at) const;
     QString laneLabel(int lane) const;
 
-    QPointer<MessageLedger> m_ledger;
+    QPointer<const MessageLedger> m_ledger;
     Lanes m_lanes = Lanes::PerMessage;
     QStringList m_devices;
     QHash<QString, QVector<int>> m_byDevice;

@@ -102,7 +102,7 @@ TimelinePage::TimelinePage(QWidget *parent)
     updateLatencies();
 }
 
-void TimelinePage::setLedger(MessageLedger *ledger)
+void TimelinePage::setLedger(const MessageLedger *ledger)
 {
     if (m_ledger)
         disconnect(m_ledger, nullptr, this, nullptr);

@@ -20,13 +20,13 @@ class TimelinePage : public QWidget
     Q_OBJECT
 public:
     explicit TimelinePage(QWidget *parent = nullptr);
-    void setLedger(MessageLedger *ledger);
+    void setLedger(const MessageLedger *ledger);
     ReceiptTimeline *timeline() const { return m_timeline; }
     QString latencyText() const;
     void updateLatencies();
 
 private:
-    QPointer<MessageLedger> m_ledger;
+    QPointer<const MessageLedger> m_ledger;
     ReceiptTimeline *m_timeline;
     QComboBox *m_lanes;
     QToolButton *m_follow;

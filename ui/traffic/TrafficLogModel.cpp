@@ -2,13 +2,13 @@
 
 #include "common/Format.h"
 #include "protocol/JsonCodec.h"
+#include "protocol/Redaction.h"
 
 #include <QDateTime>
 #include <QDomDocument>
 #include <QGuiApplication>
 #include <QJsonDocument>
 #include <QPalette>
-#include <QRegularExpression>
 
 namespace ccs::ui {
 
@@ -18,19 +18,6 @@ TrafficLogModel::TrafficLogModel(QObject *parent)
     m_flushTimer.setSingleShot(true);
     m_flushTimer.setInterval(0);
     connect(&m_flushTimer, &QTimer::timeout, this, &TrafficLogModel::flush);
-}
-
-QString TrafficLogModel::redact(QString xml, const QString &secret)
-{
-    // SASL PLAIN carries base64(authzid NUL authcid NUL key): hide the payload.
-    static const QRegularExpression auth(QStringLiteral("(<auth\\b[^>]*>)([^<]+)(</auth>)"));
-    xml.replace(auth, QStringLiteral("\\1[redacted]\\3"));
-    if (secret.size() >= 4) {
-        xml.replace(secret, QStringLiteral("[redacted]"));
-        // Also its base64 forms inside a PLAIN payload that escaped the pattern above.
-        xml.replace(QString::fromLatin1(secret.toUtf8().toBase64()), QStringLiteral("[redacted]"));
-    }
-    return xml;
 }
 
 QString TrafficLogModel::prettyPrint(const QString &xml)
@@ -58,8 +45,8 @@ QString TrafficLogModel::prettyPrint(const QString &xml)
 
 void TrafficLogModel::append(TrafficDirection direction, int connectionId, const QString &xml, qint64 atMs)
 {
-    m_pending.push_back(Entry {atMs > 0 ? atMs : QDateTime::currentMSecsSinceEpoch(), redact(xml, m_secret),
-        connectionId, direction});
+    m_pending.push_back(Entry {
+        atMs > 0 ? atMs : QDateTime::currentMSecsSinceEpoch(), m_redact(xml), connectionId, direction});
     if (!m_flushTimer.isActive())
         m_flushTimer.start();
 }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "client/SessionTypes.h"
+#include "protocol/Redaction.h"
 
 #include <QAbstractTableModel>
 #include <QTimer>
@@ -24,13 +25,13 @@ public:
     void append(TrafficDirection direction, int connectionId, const QString &xml, qint64 atMs = 0);
     void setCapacity(int rows);
     int capacity() const { return m_capacity; }
-    // Text that must never appear (the API key in use): replaced by "[redacted]".
-    void setSecret(const QString &secret) { m_secret = secret; }
+    // What must never appear (the credentials in use): hidden by ccs::redactSecrets.
+    void setSecrets(const RedactionSecrets &secrets) { m_redact = Redactor(secrets); }
+    void setSecret(const QString &apiKey) { setSecrets({apiKey, {}, {}}); }
     void clear();
     void flush();
     int droppedCount() const { return m_dropped; }
 
-    static QString redact(QString xml, const QString &secret);
     // Indented XML with the gcm JSON pretty-printed inside it.
     static QString prettyPrint(const QString &xml);
 
@@ -50,7 +51,7 @@ private:
     std::vector<Entry> m_pending;
     int m_capacity = 20000;
     int m_dropped = 0;
-    QString m_secret;
+    Redactor m_redact;
     QTimer m_flushTimer;
 };
 
