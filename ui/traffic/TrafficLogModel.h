@@ -1,9 +1,7 @@
 #pragma once
 
 #include "client/SessionTypes.h"
-
-#include <QAbstractTableModel>
-#include <QTimer>
+#include "common/BatchedTableModel.h"
 
 #include <deque>
 #include <vector>
@@ -11,8 +9,9 @@
 namespace ccs::ui {
 
 // Every stanza in and out, capped in memory (the oldest go first), inserted
-// in batches. Credentials are redacted on the way in, whatever the source did.
-class TrafficLogModel : public QAbstractTableModel
+// in batches and searched inside the model (BatchedTableModel's policy).
+// Credentials are redacted on the way in, whatever the source did.
+class TrafficLogModel : public BatchedTableModel
 {
     Q_OBJECT
 public:
@@ -27,17 +26,23 @@ public:
     // Text that must never appear (the API key in use): replaced by "[redacted]".
     void setSecret(const QString &secret) { m_secret = secret; }
     void clear();
-    void flush();
     int droppedCount() const { return m_dropped; }
+    // Shows only stanzas containing this text (case-insensitive); empty: all.
+    void setFilterText(const QString &text);
+    QString filterText() const { return m_filterText; }
 
     static QString redact(QString xml, const QString &secret);
     // Indented XML with the gcm JSON pretty-printed inside it.
     static QString prettyPrint(const QString &xml);
 
-    int rowCount(const QModelIndex &parent = {}) const override;
     int columnCount(const QModelIndex &parent = {}) const override;
     QVariant data(const QModelIndex &index, int role = Qt::DisplayRole) const override;
     QVariant headerData(int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
+
+protected:
+    int storedRowCount() const override { return int(m_rows.size()); }
+    bool acceptsRecord(int record) const override;
+    void beforeFlush() override;
 
 private:
     struct Entry {
@@ -46,12 +51,12 @@ private:
         int connectionId;
         TrafficDirection direction;
     };
-    std::deque<Entry> m_rows;
-    std::vector<Entry> m_pending;
+    std::deque<Entry> m_rows; // stored (announced by the flush under way or before)
+    std::vector<Entry> m_pending; // appended since the last flush
     int m_capacity = 20000;
     int m_dropped = 0;
     QString m_secret;
-    QTimer m_flushTimer;
+    QString m_filterText;
 };
 
 } // namespace ccs::ui
