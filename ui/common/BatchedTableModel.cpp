@@ -27,12 +27,37 @@ bool BatchedTableModel::acceptsRecord(int) const
     return true;
 }
 
+int BatchedTableModel::batchInterval() const
+{
+    return !m_views.isEmpty() && m_shownViews.isEmpty() ? kHiddenIntervalMs : kBatchIntervalMs;
+}
+
 void BatchedTableModel::scheduleFlush()
 {
     if (m_timer.isActive())
         return;
-    const qint64 since = m_sinceFlush.isValid() ? m_sinceFlush.elapsed() : kBatchIntervalMs;
-    m_timer.start(int(std::max<qint64>(0, kBatchIntervalMs - since)));
+    const int interval = batchInterval();
+    const qint64 since = m_sinceFlush.isValid() ? m_sinceFlush.elapsed() : interval;
+    m_timer.start(int(std::max<qint64>(0, interval - since)));
+}
+
+void BatchedTableModel::setViewShown(const QObject *view, bool shown)
+{
+    m_views.insert(view);
+    const bool wasShown = !m_shownViews.isEmpty();
+    if (shown)
+        m_shownViews.insert(view);
+    else
+        m_shownViews.remove(view);
+    // Shown again: what piled up while hidden goes out now, not at the hidden pace.
+    if (!wasShown && !m_shownViews.isEmpty() && m_timer.isActive())
+        m_timer.start(0);
+}
+
+void BatchedTableModel::detachView(const QObject *view)
+{
+    m_views.remove(view);
+    m_shownViews.remove(view);
 }
 
 void BatchedTableModel::markChanged(int record)

@@ -2,6 +2,7 @@
 
 #include <QAbstractTableModel>
 #include <QElapsedTimer>
+#include <QSet>
 #include <QTimer>
 
 #include <functional>
@@ -13,11 +14,14 @@ namespace ccs::ui {
 // Wireshark's packet list does it: the records live in the derived model's
 // own store, the filter is applied inside the model (a vector of the visible
 // record indices, no proxy that remaps every row on each insert), and new rows
-// are announced in batches by one timer paced for the view: the first row
-// after a quiet spell goes out on the next event-loop pass, then at most one
-// insert (one layout and repaint) per kBatchIntervalMs however fast rows come.
-// Changed records are announced as one range, or, while filtered, re-tested
-// against the filter and moved in or out of the visible rows.
+// are announced in batches by one timer whose pace the views set: the first
+// row after a quiet spell goes out on the next event-loop pass, then at most
+// one insert (one layout and repaint) per kBatchIntervalMs while a view shows
+// the model, per kHiddenIntervalMs while its views are all hidden (another
+// tab), and at once when one is shown again. A model no view has registered
+// with (tests, exports) keeps the shown pace. Changed records are announced as
+// one range, or, while filtered, re-tested against the filter and moved in or
+// out of the visible rows.
 class BatchedTableModel : public QAbstractTableModel
 {
     Q_OBJECT
@@ -25,6 +29,7 @@ public:
     // 100 ms: measured by ccs-bench for the inbox (8.6 s -> 1.8 s of CPU for
     // 200,000 messages at 18,000/s against one insert per event-loop pass).
     static constexpr int kBatchIntervalMs = 100;
+    static constexpr int kHiddenIntervalMs = 1000;
 
     explicit BatchedTableModel(QObject *parent = nullptr);
 
@@ -39,6 +44,12 @@ public:
     int recordForRow(int row) const;
     // The visible row of a record, or -1 (filtered out or not announced yet).
     int rowForRecord(int record) const;
+    // A view tells whether it is on screen (FollowingTableView does, from its
+    // show and hide events); detachView() when it goes or shows another model.
+    void setViewShown(const QObject *view, bool shown);
+    void detachView(const QObject *view);
+    int batchInterval() const;
+
     // Memory held by the filter's row index.
     qsizetype visibleIndexBytes() const { return qsizetype(m_visible.capacity() * sizeof(int)); }
 
@@ -78,6 +89,7 @@ private:
     std::vector<int> m_changed; // changed records, filtered
     QTimer m_timer;
     QElapsedTimer m_sinceFlush;
+    QSet<const QObject *> m_views, m_shownViews;
 };
 
 } // namespace ccs::ui
