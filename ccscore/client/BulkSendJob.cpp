@@ -8,7 +8,7 @@ namespace ccs {
 
 namespace {
 
-constexpr int kProgressEvery = 256; // answers between two progress signals
+constexpr int kProgressIntervalMs = 100; // at most ten progress signals a second
 
 bool isAnswered(MessageState state)
 {
@@ -55,7 +55,7 @@ bool BulkSendJob::start(const DownstreamMessage &message, int copies)
     m_total = std::max(1, copies);
     m_submitted = m_answered = m_cancelled = 0;
     m_running = true;
-    reportProgress();
+    reportProgress(true);
     topUp();
     return true;
 }
@@ -111,7 +111,7 @@ void BulkSendJob::cancel()
                 m_session->cancel(ledger->at(index).message.messageId);
         }
     }
-    reportProgress();
+    reportProgress(true);
     finishIfDone();
 }
 
@@ -127,14 +127,17 @@ void BulkSendJob::onEntryChanged(int index, MessageState from, MessageState to)
         ++m_cancelled; // withdrawn by cancel() or by anyone else
     } else {
         ++m_answered;
-        if (m_answered % kProgressEvery == 0)
-            reportProgress();
+        reportProgress();
     }
     finishIfDone();
 }
 
-void BulkSendJob::reportProgress()
+void BulkSendJob::reportProgress(bool now)
 {
+    // A label and a progress bar follow this: a million updates would cost more than the sends.
+    if (!now && m_sinceProgress.isValid() && m_sinceProgress.elapsed() < kProgressIntervalMs)
+        return;
+    m_sinceProgress.start();
     Q_EMIT progressChanged(m_answered, m_cancelled, m_submitted, m_total);
 }
 
@@ -144,7 +147,7 @@ void BulkSendJob::finishIfDone()
         return;
     m_running = false;
     m_topUp.stop();
-    reportProgress();
+    reportProgress(true);
     Q_EMIT finished(m_answered, m_cancelled);
 }
 

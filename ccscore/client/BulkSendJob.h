@@ -2,6 +2,7 @@
 
 #include "SessionTypes.h"
 
+#include <QElapsedTimer>
 #include <QObject>
 #include <QPointer>
 #include <QSet>
@@ -43,18 +44,19 @@ public:
     int queueDepth() const;
 
 Q_SIGNALS:
-    // Throttled: after each chunk handed over and every few hundred answers.
+    // At the start, at most every 100 ms while running, on cancel and at the end.
     void progressChanged(int answered, int cancelled, int submitted, int total);
     void finished(int answered, int cancelled);
 
 private:
     void topUp();
     void onEntryChanged(int index, ccs::MessageState from, ccs::MessageState to);
-    void reportProgress();
+    void reportProgress(bool now = false);
     void finishIfDone();
 
     QPointer<CcsSession> m_session;
     QTimer m_topUp;
+    QElapsedTimer m_sinceProgress;
     DownstreamMessage m_message;
     QSet<int> m_outstanding; // ledger indices handed over and not answered yet
     bool m_running = false;
