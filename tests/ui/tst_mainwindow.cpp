@@ -120,9 +120,9 @@ QString TestMainWindow::registeredToken() const
 void TestMainWindow::composeAndSendUntilDelivered()
 {
     QAbstractItemModelTester outboxTester(
-        m_window->outbox()->proxy(), QAbstractItemModelTester::FailureReportingMode::QtTest);
+        m_window->outbox()->model(), QAbstractItemModelTester::FailureReportingMode::QtTest);
     QAbstractItemModelTester trafficTester(
-        m_window->traffic()->proxy(), QAbstractItemModelTester::FailureReportingMode::QtTest);
+        m_window->traffic()->model(), QAbstractItemModelTester::FailureReportingMode::QtTest);
     auto composer = m_window->composer();
     auto recipient = composer->findChild<QComboBox *>(QStringLiteral("recipientEdit"));
     auto data = composer->findChild<JsonEditor *>(QStringLiteral("dataEditor"));
@@ -201,7 +201,7 @@ void TestMainWindow::composeAndSendUntilDelivered()
     QVERIFY(stanzaLogged);
     m_window->showTab(MainWindow::TrafficTab);
     m_window->traffic()->view()->setCurrentIndex(
-        m_window->traffic()->proxy()->index(m_window->traffic()->proxy()->rowCount() - 1, 0));
+        m_window->traffic()->model()->index(m_window->traffic()->model()->rowCount() - 1, 0));
     saveLook(m_window.get(), QStringLiteral("traffic"));
 
     // Export both ways.

@@ -55,6 +55,8 @@ class TestUiModels : public QObject
     Q_OBJECT
 private Q_SLOTS:
     void outboxModelFollowsLedger();
+    void outboxModelFiltersInsideTheModel();
+    void trafficModelFiltersWhileCapped();
     void inboxModelBatchesFiltersAndCountsDuplicates();
     void inboxModelKeepsWholeMessage();
     void inboxModelHoldsManyRowsCompactly();
@@ -91,6 +93,88 @@ void TestUiModels::outboxModelFollowsLedger()
 
     ledger.clear();
     QCOMPARE(model.rowCount(), 0);
+}
+
+void TestUiModels::outboxModelFiltersInsideTheModel()
+{
+    MessageLedger ledger;
+    OutboxModel model;
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    model.setLedger(&ledger);
+    for (int i = 0; i < 20; ++i)
+        QVERIFY(ledger.add(message(QStringLiteral("m-%1").arg(i), i % 2 ? QStringLiteral("odd-device")
+                                                                          : QStringLiteral("even-device")))
+            >= 0);
+    model.flush();
+    QCOMPARE(model.rowCount(), 20);
+
+    // Text: the recipient, case-insensitive; rows map to their ledger indices.
+    model.setFilterText(QStringLiteral("  ODD-dev "));
+    QCOMPARE(model.rowCount(), 10);
+    QCOMPARE(model.announcedRecords(), 20);
+    QCOMPARE(model.ledgerIndex(0), 1);
+    QCOMPARE(model.index(2, OutboxModel::IdColumn).data().toString(), QStringLiteral("m-5"));
+    QCOMPARE(model.index(2, 0).data(OutboxModel::LedgerIndexRole).toInt(), 5);
+    QCOMPARE(model.rowForLedgerIndex(5), 2);
+    QCOMPARE(model.rowForLedgerIndex(4), -1);
+
+    // State group: a message that leaves the group leaves the rows, and comes back.
+    model.setStateGroup(OutboxModel::StateGroup::Open);
+    QCOMPARE(model.rowCount(), 10);
+    ledger.transition(5, MessageState::InFlight, 1);
+    ledger.transition(5, MessageState::Acked, 1);
+    QTRY_COMPARE(model.rowCount(), 9);
+    QCOMPARE(model.rowForLedgerIndex(5), -1);
+    QCOMPARE(model.index(2, OutboxModel::IdColumn).data().toString(), QStringLiteral("m-7"));
+    model.setStateGroup(OutboxModel::StateGroup::Delivered);
+    QCOMPARE(model.rowCount(), 1);
+    QCOMPARE(model.index(0, OutboxModel::IdColumn).data().toString(), QStringLiteral("m-5"));
+    ledger.transition(7, MessageState::InFlight, 1);
+    ledger.transition(7, MessageState::Acked, 1);
+    QTRY_COMPARE(model.rowCount(), 2);
+    QCOMPARE(model.index(1, OutboxModel::IdColumn).data().toString(), QStringLiteral("m-7"));
+
+    // New records while filtered are filtered too; many moves at once still add up.
+    for (int i = 20; i < 600; ++i)
+        QVERIFY(ledger.add(message(QStringLiteral("m-%1").arg(i), QStringLiteral("odd-device"))) >= 0);
+    QTRY_COMPARE(model.announcedRecords(), 600);
+    QCOMPARE(model.rowCount(), 2);
+    for (int i = 20; i < 600; ++i) {
+        ledger.transition(i, MessageState::InFlight, 1);
+        ledger.transition(i, MessageState::Acked, 1);
+    }
+    QTRY_COMPARE(model.rowCount(), 582);
+
+    model.setFilterText({});
+    model.setStateGroup(OutboxModel::StateGroup::All);
+    QVERIFY(!model.isFiltered());
+    QCOMPARE(model.rowCount(), 600);
+    QCOMPARE(model.ledgerIndex(599), 599);
+}
+
+void TestUiModels::trafficModelFiltersWhileCapped()
+{
+    TrafficLogModel model;
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    model.setCapacity(10);
+    for (int i = 0; i < 8; ++i)
+        model.append(TrafficDirection::Out, 1,
+            QStringLiteral("<message id=\"%1\"><x>%2</x></message>").arg(i).arg(QLatin1String(i % 2 ? "ODD" : "even")));
+    model.flush();
+    model.setFilterText(QStringLiteral("odd"));
+    QCOMPARE(model.rowCount(), 4); // 1, 3, 5, 7
+    // Eight more: the oldest eight go, the filter keeps only the odd ones of what is left.
+    for (int i = 8; i < 16; ++i)
+        model.append(TrafficDirection::In, 1,
+            QStringLiteral("<message id=\"%1\"><x>%2</x></message>").arg(i).arg(QLatin1String(i % 2 ? "odd" : "even")));
+    QTRY_COMPARE(model.announcedRecords(), 10);
+    QCOMPARE(model.droppedCount(), 6);
+    QCOMPARE(model.rowCount(), 5); // 7, 9, 11, 13, 15
+    QVERIFY(model.index(0, 0).data(TrafficLogModel::XmlRole).toString().contains(QStringLiteral("\"7\"")));
+    QVERIFY(model.index(4, 0).data(TrafficLogModel::XmlRole).toString().contains(QStringLiteral("\"15\"")));
+    model.setFilterText({});
+    QCOMPARE(model.rowCount(), 10);
+    QVERIFY(model.index(0, 0).data(TrafficLogModel::XmlRole).toString().contains(QStringLiteral("\"6\"")));
 }
 
 void TestUiModels::inboxModelBatchesFiltersAndCountsDuplicates()

@@ -1,5 +1,7 @@
 #include "FollowingTableView.h"
 
+#include "BatchedTableModel.h"
+
 #include <QHeaderView>
 #include <QKeyEvent>
 #include <QScrollBar>
@@ -34,13 +36,38 @@ FollowingTableView::FollowingTableView(QWidget *parent)
     connect(verticalScrollBar(), &QScrollBar::valueChanged, this, &FollowingTableView::onScrolled);
 }
 
+FollowingTableView::~FollowingTableView()
+{
+    if (m_batched)
+        m_batched->detachView(this);
+}
+
 void FollowingTableView::setModel(QAbstractItemModel *model)
 {
     if (this->model())
         disconnect(this->model(), nullptr, this, nullptr);
+    if (m_batched)
+        m_batched->detachView(this);
     QTableView::setModel(model);
+    m_batched = qobject_cast<BatchedTableModel *>(model);
+    if (m_batched)
+        m_batched->setViewShown(this, isVisible());
     if (model)
         connect(model, &QAbstractItemModel::rowsInserted, this, &FollowingTableView::onRowsInserted);
+}
+
+void FollowingTableView::showEvent(QShowEvent *event)
+{
+    QTableView::showEvent(event);
+    if (m_batched)
+        m_batched->setViewShown(this, true);
+}
+
+void FollowingTableView::hideEvent(QHideEvent *event)
+{
+    QTableView::hideEvent(event);
+    if (m_batched)
+        m_batched->setViewShown(this, false);
 }
 
 void FollowingTableView::setFollowing(bool follow)

@@ -1,9 +1,12 @@
 #pragma once
 
+#include <QPointer>
 #include <QTableView>
 #include <QTimer>
 
 namespace ccs::ui {
+
+class BatchedTableModel;
 
 // A dense table for fast-growing lists: fixed row heights (no per-row
 // measuring), and auto-scroll to the newest row that pauses while the user
@@ -13,6 +16,7 @@ class FollowingTableView : public QTableView
     Q_OBJECT
 public:
     explicit FollowingTableView(QWidget *parent = nullptr);
+    ~FollowingTableView() override;
 
     void setModel(QAbstractItemModel *model) override;
     bool isFollowing() const { return m_follow; }
@@ -26,6 +30,9 @@ Q_SIGNALS:
 protected:
     void keyPressEvent(QKeyEvent *event) override;
     void mousePressEvent(QMouseEvent *event) override;
+    // A BatchedTableModel inserts at the shown pace only while a view shows it.
+    void showEvent(QShowEvent *event) override;
+    void hideEvent(QHideEvent *event) override;
 
 private:
     void onRowsInserted(const QModelIndex &parent, int first, int last);
@@ -35,6 +42,7 @@ private:
     bool m_programmaticScroll = false;
     int m_unseen = 0;
     QTimer m_scrollTimer;
+    QPointer<BatchedTableModel> m_batched;
 };
 
 } // namespace ccs::ui

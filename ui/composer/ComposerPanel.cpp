@@ -22,14 +22,12 @@
 #include <QPlainTextEdit>
 #include <QProgressBar>
 #include <QPushButton>
-#include <QRegularExpression>
 #include <QScopedValueRollback>
 #include <QScrollArea>
 #include <QShortcut>
 #include <QSpinBox>
 #include <QStringListModel>
 #include <QStyle>
-#include <QTextBlock>
 #include <QToolButton>
 #include <QVBoxLayout>
 
@@ -37,7 +35,6 @@ namespace ccs::ui {
 
 namespace {
 
-constexpr int kBulkChunk = 250; // messages handed to the session per event-loop pass
 constexpr int kHistorySize = 20;
 
 QLabel *makeErrorLabel(const QString &name, QWidget *parent)
@@ -57,11 +54,6 @@ QLabel *makeFieldLabel(const QString &text, QWidget *buddy, QWidget *parent)
     return label;
 }
 
-bool isAnswered(MessageState state)
-{
-    return state == MessageState::Acked || isTerminal(state);
-}
-
 } // namespace
 
 ComposerPanel::ComposerPanel(QWidget *parent)
@@ -72,8 +64,6 @@ ComposerPanel::ComposerPanel(QWidget *parent)
     m_revalidateTimer.setSingleShot(true);
     m_revalidateTimer.setInterval(60); // coalesce keystrokes
     connect(&m_revalidateTimer, &QTimer::timeout, this, &ComposerPanel::revalidate);
-    m_bulkTimer.setInterval(0);
-    connect(&m_bulkTimer, &QTimer::timeout, this, &ComposerPanel::submitCopiesChunk);
 
     auto settings = openUiSettings();
     m_history = settings->value(QStringLiteral("composer/recipients")).toStringList();
@@ -415,12 +405,13 @@ QSize ComposerPanel::minimumSizeHint() const
 
 void ComposerPanel::setSession(CcsSession *session)
 {
-    if (m_ledgerConnection)
-        disconnect(m_ledgerConnection);
+    delete m_bulk;
     m_session = session;
-    if (session)
-        m_ledgerConnection
-            = connect(session->ledger(), &MessageLedger::entryChanged, this, &ComposerPanel::onLedgerChanged);
+    if (session) {
+        m_bulk = new BulkSendJob(session, this);
+        connect(m_bulk, &BulkSendJob::progressChanged, this, &ComposerPanel::updateBulkProgress);
+        connect(m_bulk, &BulkSendJob::finished, this, &ComposerPanel::copiesDone);
+    }
 }
 
 void ComposerPanel::setKnownDevices(const QList<QPair<QString, QString>> &devices)
@@ -550,82 +541,39 @@ void ComposerPanel::scheduleRevalidate()
         m_revalidateTimer.start();
 }
 
+RequestBuild ComposerPanel::build() const
+{
+    return buildRequest(state().toRequestForm(m_messageId->text()));
+}
+
 bool ComposerPanel::buildMessage(DownstreamMessage *out, QList<Problem> *problems) const
 {
-    QList<Problem> found;
-    QJsonObject request;
-    request.insert(QStringLiteral("to"), m_recipient->currentText().trimmed());
-    request.insert(QStringLiteral("message_id"), m_messageId->text().trimmed());
-
-    auto parseEditor = [&](JsonEditor *editor, const QString &field, bool enabled) {
-        const QString text = editor->toPlainText();
-        if (!enabled || text.trimmed().isEmpty())
-            return;
-        QJsonObject object;
-        ParseError error;
-        if (!json::parseObject(text.toUtf8(), &object, &error)) {
-            found.append({field, tr("%1 is not valid JSON: %2").arg(field, error.message)});
-            return;
-        }
-        request.insert(field, object);
-    };
-    parseEditor(m_data, QStringLiteral("data"), true);
-    parseEditor(m_notification, QStringLiteral("notification"), m_notificationEnabled->isChecked());
-
-    if (!m_collapseKey->text().isEmpty())
-        request.insert(QStringLiteral("collapse_key"), m_collapseKey->text());
-    const auto unit = TtlUnit(m_ttlUnit->currentData().toInt());
-    if (unit != TtlUnit::Default)
-        request.insert(
-            QStringLiteral("time_to_live"), double(qint64(m_ttlValue->value()) * ttlUnitSeconds(unit)));
-    if (!m_priority->currentData().toString().isEmpty())
-        request.insert(QStringLiteral("priority"), m_priority->currentData().toString());
-    if (m_delayWhileIdle->isChecked())
-        request.insert(QStringLiteral("delay_while_idle"), true);
-    if (m_receipt->isChecked())
-        request.insert(QStringLiteral("delivery_receipt_requested"), true);
-    if (m_dryRun->isChecked())
-        request.insert(QStringLiteral("dry_run"), true);
-
-    // Field rules only make sense once the JSON parses.
-    if (found.isEmpty()) {
-        const auto failures = validateDownstreamAll(request);
-        for (const ValidationFailure &f : failures)
-            found.append({f.field, f.userMessage()});
-    }
+    const RequestBuild built = build();
     if (problems)
-        *problems = found;
-    if (!found.isEmpty())
-        return false;
-    if (out)
-        *out = DownstreamMessage::fromJson(request);
-    return true;
+        *problems = built.errors;
+    if (out && built.message)
+        *out = *built.message;
+    return built.ok();
 }
 
 void ComposerPanel::revalidate()
 {
     m_revalidateTimer.stop();
-    DownstreamMessage message;
-    QList<Problem> problems;
-    const bool valid = buildMessage(&message, &problems);
+    const RequestBuild built = build();
     // The meter counts what CCS counts, even while other fields are wrong.
-    QJsonObject data;
-    ParseError ignored;
-    if (json::parseObject(m_data->toPlainText().toUtf8(), &data, &ignored))
-        m_byteMeter->setBytes(dataPayloadBytes(data));
-    else if (m_data->toPlainText().trimmed().isEmpty())
-        m_byteMeter->setBytes(0);
-    const QString unitText = TtlUnit(m_ttlUnit->currentData().toInt()) == TtlUnit::Default
-        ? QString()
-        : QStringLiteral("= %1").arg(formatTtl(
-            qint64(m_ttlValue->value()) * ttlUnitSeconds(TtlUnit(m_ttlUnit->currentData().toInt()))));
-    m_ttlHuman->setText(unitText);
+    if (built.dataBytes)
+        m_byteMeter->setBytes(*built.dataBytes);
+    const auto unit = TtlUnit(m_ttlUnit->currentData().toInt());
+    m_ttlHuman->setText(unit == TtlUnit::Default
+            ? QString()
+            : QStringLiteral("= %1").arg(formatTtl(qint64(m_ttlValue->value()) * ttlUnitSeconds(unit))));
     if (m_touched)
-        showProblems(problems);
+        showProblems(built.errors);
     else
-        showHint(problems);
-    updatePreview(valid ? &message : nullptr);
+        showHint(built.errors);
+    updatePreview(built.message ? &*built.message : nullptr);
     // Untouched, Send stays available: pressing it is how the problems are asked for.
+    const bool valid = built.ok();
     m_send->setEnabled((valid || !m_touched) && !isSendingCopies());
     m_sendCopies->setEnabled((valid || !m_touched) && !isSendingCopies());
 }
@@ -640,17 +588,23 @@ void ComposerPanel::showHint(const QList<Problem> &problems)
             needs << what;
     };
     for (const Problem &p : problems) {
-        const QString top = p.field.section(QLatin1Char('.'), 0, 0);
-        if (top == QLatin1String("to") || top == QLatin1String("registration_ids"))
+        switch (p.formField) {
+        case FormField::Recipient:
             need(tr("a recipient: a device from the list, a registration token or /topics/NAME"));
-        else if (top == QLatin1String("message_id"))
+            break;
+        case FormField::MessageId:
             need(tr("a message id (Ctrl+R makes one)"));
-        else if (top == QLatin1String("data"))
+            break;
+        case FormField::Data:
             need(tr("data that is a JSON object of text values"));
-        else if (top == QLatin1String("notification"))
+            break;
+        case FormField::Notification:
             need(tr("a notification that is a JSON object"));
-        else
+            break;
+        case FormField::Options:
             need(tr("options within the limits of CCS"));
+            break;
+        }
     }
     m_hint->setText(
         needs.isEmpty() ? QString() : tr("To send, the message needs %1.").arg(needs.join(tr("; "))));
@@ -677,39 +631,37 @@ void ComposerPanel::showProblems(const QList<Problem> &problems)
     QStringList toLines, idLines, dataLines, notificationLines, optionLines;
     QList<JsonEditor::Mark> dataMarks, notificationMarks;
     for (const Problem &p : problems) {
-        const QString top = p.field.section(QLatin1Char('.'), 0, 0);
-        const QString key = p.field.section(QLatin1Char('.'), 1);
-        if (top == QLatin1String("to") || top == QLatin1String("registration_ids")) {
+        switch (p.formField) {
+        case FormField::Recipient:
             toLines << p.message;
-        } else if (top == QLatin1String("message_id")) {
+            break;
+        case FormField::MessageId:
             idLines << p.message;
-        } else if (top == QLatin1String("data") || top == QLatin1String("notification")) {
-            const bool isData = top == QLatin1String("data");
+            break;
+        case FormField::Data:
+        case FormField::Notification: {
+            const bool isData = p.formField == FormField::Data;
             JsonEditor *editor = isData ? m_data : m_notification;
             (isData ? dataLines : notificationLines) << p.message;
             JsonEditor::Mark mark;
             mark.message = p.message;
-            if (!key.isEmpty()) {
-                mark.position = editor->findKey(key.section(QLatin1Char('.'), 0, 0));
-                mark.length = int(key.section(QLatin1Char('.'), 0, 0).size()) + 2;
+            if (!p.key.isEmpty()) {
+                mark.position = editor->findKey(p.key);
+                mark.length = int(p.key.size()) + 2;
+            } else if (p.position.index >= 0) {
+                mark.position = p.position.index; // a syntax error: where the parser stopped
+                mark.length = 1;
             } else {
-                // A syntax error: the codec names line:column; mark from there.
-                static const QRegularExpression lineColumn(
-                    QStringLiteral("line (\\d+)(?::|,? column )(\\d+)"));
-                const auto m = lineColumn.match(p.message);
-                if (m.hasMatch()) {
-                    const QTextBlock block = editor->document()->findBlockByNumber(m.captured(1).toInt() - 1);
-                    mark.position = block.isValid() ? block.position() + m.captured(2).toInt() - 1 : 0;
-                    mark.length = 1;
-                } else {
-                    mark.position = 0;
-                    mark.length = int(editor->toPlainText().size());
-                }
+                mark.position = 0;
+                mark.length = int(editor->toPlainText().size());
             }
             if (mark.position >= 0)
                 (isData ? dataMarks : notificationMarks).append(mark);
-        } else {
+            break;
+        }
+        case FormField::Options:
             optionLines << p.message;
+            break;
         }
     }
     show(m_recipientError, toLines);
@@ -745,12 +697,12 @@ bool ComposerPanel::send()
     if (!buildMessage(&message))
         return false; // the problems are on screen; nothing is sent
     if (!m_session) {
-        showProblems({{QStringLiteral("to"), tr("There is no session to send with.")}});
+        showProblems({fieldErrorAt(QStringLiteral("to"), tr("There is no session to send with."))});
         return false;
     }
     ValidationFailure failure;
     if (!m_session->send(message, &failure)) {
-        showProblems({{failure.field, failure.userMessage()}});
+        showProblems({fieldErrorAt(failure.field, failure.userMessage())});
         return false;
     }
     rememberRecipient(message.to);
@@ -763,99 +715,48 @@ void ComposerPanel::sendCopies(int copies)
 {
     m_touched = true;
     revalidate();
-    if (isSendingCopies() || !m_session || !buildMessage(&m_bulkMessage))
+    DownstreamMessage message;
+    if (isSendingCopies() || !m_bulk || !buildMessage(&message))
         return;
-    m_bulkIds.clear();
-    m_bulkTotal = std::max(1, copies);
-    m_bulkSubmitted = m_bulkAnswered = m_bulkCancelled = 0;
-    m_bulkProgress->setRange(0, m_bulkTotal);
+    m_bulkProgress->setRange(0, std::max(1, copies));
     m_bulkProgress->setValue(0);
     m_bulkRow->show();
     m_bulkCancel->setEnabled(true);
     m_send->setEnabled(false);
     m_sendCopies->setEnabled(false);
-    rememberRecipient(m_bulkMessage.to);
-    m_bulkTimer.start();
-    updateBulkProgress();
-}
-
-void ComposerPanel::submitCopiesChunk()
-{
-    if (!m_session) {
-        m_bulkTimer.stop();
-        return;
-    }
-    const int end = std::min(m_bulkTotal, m_bulkSubmitted + kBulkChunk);
-    for (; m_bulkSubmitted < end; ++m_bulkSubmitted) {
-        DownstreamMessage copy = m_bulkMessage;
-        copy.messageId = MessageIdGenerator::next();
-        m_bulkIds.insert(copy.messageId);
-        ValidationFailure failure;
-        if (!m_session->send(copy, &failure)) {
-            m_bulkIds.remove(copy.messageId);
-            ++m_bulkCancelled;
-        }
-    }
-    if (m_bulkSubmitted >= m_bulkTotal)
-        m_bulkTimer.stop();
-    updateBulkProgress();
+    rememberRecipient(message.to);
+    m_bulk->start(message, copies);
 }
 
 void ComposerPanel::cancelCopies()
 {
-    m_bulkTimer.stop();
-    m_bulkCancelled += m_bulkTotal - m_bulkSubmitted;
-    m_bulkTotal = m_bulkSubmitted;
-    if (m_session) {
-        // A copy: each cancel() comes back through onLedgerChanged, which edits m_bulkIds.
-        const QStringList ids = m_bulkIds.values();
-        for (const QString &id : ids) {
-            if (m_session->cancel(id))
-                ++m_bulkCancelled;
-        }
-    }
-    updateBulkProgress();
+    if (m_bulk)
+        m_bulk->cancel();
 }
 
-void ComposerPanel::onLedgerChanged(int index, MessageState from, MessageState to)
+void ComposerPanel::updateBulkProgress(int answered, int cancelled, int submitted, int total)
 {
-    if (m_bulkIds.isEmpty() || !m_session || isAnswered(from) || !isAnswered(to))
-        return;
-    const LedgerEntry &entry = m_session->ledger()->at(index);
-    if (to == MessageState::Cancelled) {
-        m_bulkIds.remove(entry.message.messageId);
-        return; // counted by cancelCopies()
-    }
-    if (m_bulkIds.remove(entry.message.messageId)) {
-        ++m_bulkAnswered;
-        if (m_bulkAnswered % 50 == 0 || m_bulkIds.isEmpty())
-            updateBulkProgress();
-    }
-}
-
-void ComposerPanel::updateBulkProgress()
-{
-    m_bulkProgress->setMaximum(std::max(1, m_bulkTotal));
-    m_bulkProgress->setValue(std::min(m_bulkAnswered + m_bulkCancelled, m_bulkProgress->maximum()));
-    QString text = tr("%1 of %2 answered").arg(formatCount(m_bulkAnswered), formatCount(m_bulkTotal));
-    if (m_bulkSubmitted < m_bulkTotal)
-        text += tr(" · %1 handed to the session").arg(formatCount(m_bulkSubmitted));
-    if (m_bulkCancelled)
-        text += tr(" · %1 cancelled").arg(formatCount(m_bulkCancelled));
+    if (!m_bulk || !m_bulk->isRunning())
+        return; // copiesDone() has the last word
+    m_bulkProgress->setMaximum(std::max(1, total));
+    m_bulkProgress->setValue(std::min(answered + cancelled, m_bulkProgress->maximum()));
+    QString text = tr("%1 of %2 answered").arg(formatCount(answered), formatCount(total));
+    if (submitted < total)
+        text += tr(" · %1 handed to the session").arg(formatCount(submitted));
+    if (cancelled)
+        text += tr(" · %1 cancelled").arg(formatCount(cancelled));
     m_bulkLabel->setText(text);
-    const bool done
-        = !m_bulkTimer.isActive() && (m_bulkIds.isEmpty() || m_bulkAnswered + m_bulkCancelled >= m_bulkTotal);
-    if (done && m_bulkTotal > 0) {
-        m_bulkCancel->setEnabled(false);
-        m_bulkIds.clear();
-        const int answered = m_bulkAnswered, cancelled = m_bulkCancelled;
-        m_bulkSubmitted = m_bulkAnswered = 0; // no longer "sending"
-        m_bulkTotal = 0;
-        m_bulkLabel->setText(
-            tr("Done: %1 answered, %2 cancelled").arg(formatCount(answered), formatCount(cancelled)));
-        revalidate();
-        Q_EMIT copiesFinished(answered, cancelled);
-    }
+}
+
+void ComposerPanel::copiesDone(int answered, int cancelled)
+{
+    m_bulkProgress->setMaximum(std::max(1, answered + cancelled));
+    m_bulkProgress->setValue(m_bulkProgress->maximum());
+    m_bulkCancel->setEnabled(false);
+    m_bulkLabel->setText(
+        tr("Done: %1 answered, %2 cancelled").arg(formatCount(answered), formatCount(cancelled)));
+    revalidate();
+    Q_EMIT copiesFinished(answered, cancelled);
 }
 
 void ComposerPanel::refreshTemplates(const QString &select)
@@ -890,7 +791,7 @@ void ComposerPanel::saveTemplate()
         return;
     QString error;
     if (!m_templateStore.save(name, state(), &error)) {
-        showProblems({{QStringLiteral("template"), error}});
+        showProblems({fieldErrorAt(QStringLiteral("template"), error)});
         return;
     }
     refreshTemplates(name.trimmed());

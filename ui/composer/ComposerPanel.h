@@ -1,10 +1,11 @@
 #pragma once
 
 #include "ComposerState.h"
+#include "TemplateStore.h"
+#include "client/BulkSendJob.h"
 #include "client/CcsSession.h"
 
 #include <QPointer>
-#include <QSet>
 #include <QTimer>
 #include <QWidget>
 
@@ -32,10 +33,8 @@ class ComposerPanel : public QWidget
 {
     Q_OBJECT
 public:
-    struct Problem {
-        QString field; // JSON path ("data.from", "time_to_live") or "data"/"notification" for syntax
-        QString message; // a sentence a person can act on
-    };
+    // field: a JSON path ("data.from", "time_to_live") or "data"/"notification" for syntax.
+    using Problem = FieldError;
 
     explicit ComposerPanel(QWidget *parent = nullptr);
     ~ComposerPanel() override;
@@ -63,7 +62,7 @@ public:
     bool buildMessage(DownstreamMessage *out, QList<Problem> *problems = nullptr) const;
     const QList<Problem> &problems() const { return m_problems; }
 
-    bool isSendingCopies() const { return m_bulkTimer.isActive() || m_bulkAnswered < m_bulkSubmitted; }
+    bool isSendingCopies() const { return m_bulk && m_bulk->isRunning(); }
 
 public Q_SLOTS:
     bool send();
@@ -82,6 +81,7 @@ private:
     void showProblems(const QList<Problem> &problems);
     void showHint(const QList<Problem> &problems);
     void noteEdit();
+    RequestBuild build() const; // reads the form once
     void updatePreview(const DownstreamMessage *message);
     void updateTtlLabel();
     void rememberRecipient(const QString &to);
@@ -90,12 +90,11 @@ private:
     void loadTemplate(const QString &name);
     void saveTemplate();
     void deleteTemplate();
-    void submitCopiesChunk();
-    void onLedgerChanged(int index, MessageState from, MessageState to);
-    void updateBulkProgress();
+    void updateBulkProgress(int answered, int cancelled, int submitted, int total);
+    void copiesDone(int answered, int cancelled);
 
     QPointer<CcsSession> m_session;
-    QMetaObject::Connection m_ledgerConnection;
+    QPointer<BulkSendJob> m_bulk; // "Send copies", on the session's side
 
     QScrollArea *m_scroll = nullptr;
     QComboBox *m_recipient = nullptr;
@@ -144,12 +143,6 @@ private:
     bool m_touched = false;
     bool m_recipientEdited = false;
     QString m_suggestedRecipient;
-
-    // Send N copies
-    QTimer m_bulkTimer;
-    DownstreamMessage m_bulkMessage;
-    QSet<QString> m_bulkIds;
-    int m_bulkTotal = 0, m_bulkSubmitted = 0, m_bulkAnswered = 0, m_bulkCancelled = 0;
 };
 
 } // namespace ccs::ui

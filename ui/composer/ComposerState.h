@@ -1,5 +1,7 @@
 #pragma once
 
+#include "protocol/RequestBuilder.h"
+
 #include <QJsonObject>
 #include <QMap>
 #include <QString>
@@ -22,22 +24,13 @@ struct ComposerState {
     bool deliveryReceipt = true;
     bool dryRun = false;
 
+    // The form's values for the request builder.
+    RequestForm toRequestForm(const QString &messageId) const;
     QJsonObject toJson() const;
     static ComposerState fromJson(const QJsonObject &object);
     static ComposerState welcome(const QString &to = {});
 };
 
 qint64 ttlUnitSeconds(TtlUnit unit);
-
-// Named composer templates in the settings file; "Welcome push" is built in.
-class TemplateStore
-{
-public:
-    static QString welcomeName() { return QStringLiteral("Welcome push"); }
-    QStringList names() const;
-    bool load(const QString &name, ComposerState *out) const;
-    bool save(const QString &name, const ComposerState &state, QString *error = nullptr);
-    bool remove(const QString &name);
-};
 
 } // namespace ccs::ui

@@ -1,24 +1,21 @@
 #pragma once
 
+#include "common/BatchedTableModel.h"
 #include "common/TextArena.h"
 #include "protocol/Messages.h"
 
-#include <QAbstractTableModel>
 #include <QCache>
 #include <QHash>
 #include <QStringList>
-#include <QTimer>
 
 #include <vector>
 
 namespace ccs::ui {
 
 // Upstream messages, built to hold a million rows while thousands arrive a
-// second: compact records over a text arena, rows inserted once per
-// event-loop pass, display strings computed when a view asks (and cached),
-// and the filter applied inside the model (a visible-row vector) instead of
-// a proxy that would remap every row on each insert.
-class InboxModel : public QAbstractTableModel
+// second: compact records over a text arena, rows inserted and filtered by
+// BatchedTableModel's policy, display strings computed when a view asks (and cached).
+class InboxModel : public BatchedTableModel
 {
     Q_OBJECT
 public:
@@ -50,7 +47,6 @@ public:
     // ids, so the id alone does not identify a message.
     bool markDuplicate(const QString &from, const QString &messageId, int timesSeen);
     void clear();
-    void flush(); // announce pending rows now (tests, export)
 
     void setFilter(const Filter &filter);
     const Filter &filter() const { return m_filter; }
@@ -59,7 +55,7 @@ public:
 
     int totalCount() const { return int(m_records.size()); }
     int duplicateCount() const { return m_duplicates; }
-    int recordIndex(int row) const;
+    int recordIndex(int row) const { return recordForRow(row); }
     // The visible row of (from, messageId), or -1; an empty `from` takes the
     // first message with that id.
     int rowForMessageId(const QString &messageId, const QString &from = {}) const;
@@ -72,14 +68,16 @@ public:
     QStringList categories() const { return m_categories; }
     qsizetype approximateBytes() const;
 
-    int rowCount(const QModelIndex &parent = {}) const override;
     int columnCount(const QModelIndex &parent = {}) const override;
     QVariant data(const QModelIndex &index, int role = Qt::DisplayRole) const override;
     QVariant headerData(int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
 
 Q_SIGNALS:
-    void rowsAppended(int count);
     void devicesChanged();
+
+protected:
+    int storedRowCount() const override { return int(m_records.size()); }
+    bool acceptsRecord(int record) const override { return accepts(m_records[size_t(record)]); }
 
 private:
     struct Record {
@@ -101,7 +99,6 @@ private:
     QByteArrayView idBytes(const Record &record) const;
     QByteArrayView restBytes(const Record &record) const;
     QString summary(int recordIndex) const;
-    int visibleCount() const;
 
     std::vector<Record> m_records;
     TextArena m_arena;
@@ -110,12 +107,7 @@ private:
     QHash<QString, quint32> m_deviceIndex, m_categoryIndex;
     QHash<QString, QString> m_deviceNames;
     Filter m_filter;
-    bool m_filtered = false;
-    std::vector<quint32> m_visible; // record indices when filtered
-    int m_announced = 0; // records considered by flush()
-    int m_visibleAnnounced = 0; // rows the views know
     int m_duplicates = 0;
-    QTimer m_flushTimer;
     mutable QCache<quint32, QString> m_summaryCache {4096};
 };
 

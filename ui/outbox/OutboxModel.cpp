@@ -38,6 +38,60 @@ int OutboxModel::storedRowCount() const
     return m_ledger ? m_ledger->size() : 0;
 }
 
+void OutboxModel::setStateGroup(StateGroup group)
+{
+    applyFilter(group, m_text);
+}
+
+void OutboxModel::setFilterText(const QString &text)
+{
+    applyFilter(m_group, text.trimmed());
+}
+
+void OutboxModel::applyFilter(StateGroup group, const QString &text)
+{
+    if (group == m_group && text == m_text)
+        return;
+    flush(); // what was pending is filtered with the rest
+    setFilterActive(group != StateGroup::All || !text.isEmpty(), [&] {
+        m_group = group;
+        m_text = text;
+    });
+}
+
+bool OutboxModel::acceptsRecord(int record) const
+{
+    if (!m_ledger || record >= m_ledger->size())
+        return false;
+    const LedgerEntry &e = m_ledger->at(record);
+    const MessageState state = e.state;
+    switch (m_group) {
+    case StateGroup::All:
+        break;
+    case StateGroup::Open:
+        if (isTerminal(state) || state == MessageState::Acked)
+            return false;
+        break;
+    case StateGroup::Delivered:
+        if (state != MessageState::Delivered && state != MessageState::Acked)
+            return false;
+        break;
+    case StateGroup::Problems:
+        if (state != MessageState::Nacked && state != MessageState::Failed && state != MessageState::Expired
+            && state != MessageState::RetryWaiting)
+            return false;
+        break;
+    }
+    if (m_text.isEmpty())
+        return true;
+    for (const QString *field :
+        {&e.message.messageId, &e.message.to, &e.nackText, &e.errorDescription, &e.message.collapseKey}) {
+        if (field->contains(m_text, Qt::CaseInsensitive))
+            return true;
+    }
+    return false;
+}
+
 int OutboxModel::columnCount(const QModelIndex &parent) const
 {
     return parent.isValid() ? 0 : ColumnCount;
@@ -93,10 +147,12 @@ QVariant OutboxModel::headerData(int section, Qt::Orientation orientation, int r
 
 QVariant OutboxModel::data(const QModelIndex &index, int role) const
 {
-    if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid) || !m_ledger
-        || index.row() >= m_ledger->size())
+    if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid) || !m_ledger)
         return {};
-    const LedgerEntry &e = m_ledger->at(index.row());
+    const int ledgerIndex = recordForRow(index.row());
+    if (ledgerIndex < 0 || ledgerIndex >= m_ledger->size())
+        return {};
+    const LedgerEntry &e = m_ledger->at(ledgerIndex);
     switch (role) {
     case Qt::DisplayRole:
         switch (index.column()) {
@@ -150,13 +206,9 @@ QVariant OutboxModel::data(const QModelIndex &index, int role) const
             return QVariant(Qt::AlignRight | Qt::AlignVCenter);
         return {};
     case LedgerIndexRole:
-        return index.row();
+        return ledgerIndex;
     case StateRole:
         return int(e.state);
-    case SearchTextRole:
-        return QStringList {
-            e.message.messageId, e.message.to, e.nackText, e.errorDescription, e.message.collapseKey}
-            .join(QLatin1Char('\n'));
     }
     return {};
 }

@@ -22,47 +22,9 @@
 
 namespace ccs::ui {
 
-void OutboxFilterProxy::setStateGroup(StateGroup group)
-{
-    m_group = group;
-    invalidateRowsFilter();
-}
-
-void OutboxFilterProxy::setText(const QString &text)
-{
-    m_text = text.trimmed();
-    invalidateRowsFilter();
-}
-
-bool OutboxFilterProxy::filterAcceptsRow(int sourceRow, const QModelIndex &sourceParent) const
-{
-    const QModelIndex index = sourceModel()->index(sourceRow, 0, sourceParent);
-    const auto state = MessageState(index.data(OutboxModel::StateRole).toInt());
-    switch (m_group) {
-    case StateGroup::All:
-        break;
-    case StateGroup::Open:
-        if (isTerminal(state) || state == MessageState::Acked)
-            return false;
-        break;
-    case StateGroup::Delivered:
-        if (state != MessageState::Delivered && state != MessageState::Acked)
-            return false;
-        break;
-    case StateGroup::Problems:
-        if (state != MessageState::Nacked && state != MessageState::Failed && state != MessageState::Expired
-            && state != MessageState::RetryWaiting)
-            return false;
-        break;
-    }
-    return m_text.isEmpty()
-        || index.data(OutboxModel::SearchTextRole).toString().contains(m_text, Qt::CaseInsensitive);
-}
-
 OutboxPage::OutboxPage(QWidget *parent)
     : QWidget(parent)
     , m_model(new OutboxModel(this))
-    , m_proxy(new OutboxFilterProxy(this))
     , m_search(new QLineEdit(this))
     , m_stateFilter(new QComboBox(this))
     , m_export(new QToolButton(this))
@@ -72,7 +34,6 @@ OutboxPage::OutboxPage(QWidget *parent)
     , m_splitter(new QSplitter(Qt::Vertical, this))
 {
     setObjectName(QStringLiteral("outboxPage"));
-    m_proxy->setSourceModel(m_model);
 
     auto layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 6, 0, 0);
@@ -88,10 +49,10 @@ OutboxPage::OutboxPage(QWidget *parent)
     m_stateFilter->setObjectName(QStringLiteral("outboxStateFilter"));
     m_stateFilter->setAccessibleName(tr("Outbox state filter"));
     m_stateFilter->setToolTip(tr("Show messages in these states"));
-    m_stateFilter->addItem(tr("All states"), int(OutboxFilterProxy::StateGroup::All));
-    m_stateFilter->addItem(tr("Queued or in flight"), int(OutboxFilterProxy::StateGroup::Open));
-    m_stateFilter->addItem(tr("ACKed or delivered"), int(OutboxFilterProxy::StateGroup::Delivered));
-    m_stateFilter->addItem(tr("NACKed, failed, retrying"), int(OutboxFilterProxy::StateGroup::Problems));
+    m_stateFilter->addItem(tr("All states"), int(OutboxModel::StateGroup::All));
+    m_stateFilter->addItem(tr("Queued or in flight"), int(OutboxModel::StateGroup::Open));
+    m_stateFilter->addItem(tr("ACKed or delivered"), int(OutboxModel::StateGroup::Delivered));
+    m_stateFilter->addItem(tr("NACKed, failed, retrying"), int(OutboxModel::StateGroup::Problems));
     m_count->setForegroundRole(QPalette::PlaceholderText);
     m_export->setObjectName(QStringLiteral("outboxExport"));
     m_export->setText(tr("Export…"));
@@ -105,7 +66,7 @@ OutboxPage::OutboxPage(QWidget *parent)
 
     m_view->setObjectName(QStringLiteral("outboxView"));
     m_view->setAccessibleName(tr("Outbox"));
-    m_view->setModel(m_proxy);
+    m_view->setModel(m_model);
     auto header = m_view->horizontalHeader();
     auto fit = [&](int column, const QString &sample) {
         header->resizeSection(column, m_view->fontMetrics().horizontalAdvance(sample) + 18);
@@ -132,17 +93,16 @@ OutboxPage::OutboxPage(QWidget *parent)
     m_splitter->setChildrenCollapsible(false);
     layout->addWidget(m_splitter, 1);
 
-    connect(m_search, &QLineEdit::textChanged, m_proxy, &OutboxFilterProxy::setText);
+    connect(m_search, &QLineEdit::textChanged, m_model, &OutboxModel::setFilterText);
     connect(m_stateFilter, &QComboBox::currentIndexChanged, this, [this] {
-        m_proxy->setStateGroup(OutboxFilterProxy::StateGroup(m_stateFilter->currentData().toInt()));
+        m_model->setStateGroup(OutboxModel::StateGroup(m_stateFilter->currentData().toInt()));
     });
     connect(
         m_view->selectionModel(), &QItemSelectionModel::currentRowChanged, this, &OutboxPage::showDetails);
     connect(m_export, &QToolButton::clicked, this, &OutboxPage::chooseExport);
-    connect(m_proxy, &QAbstractItemModel::rowsInserted, this, &OutboxPage::updateCount);
-    connect(m_proxy, &QAbstractItemModel::modelReset, this, &OutboxPage::updateCount);
-    connect(m_proxy, &QAbstractItemModel::layoutChanged, this, &OutboxPage::updateCount);
-    connect(m_proxy, &QAbstractItemModel::rowsRemoved, this, &OutboxPage::updateCount);
+    connect(m_model, &QAbstractItemModel::rowsInserted, this, &OutboxPage::updateCount);
+    connect(m_model, &QAbstractItemModel::modelReset, this, &OutboxPage::updateCount);
+    connect(m_model, &QAbstractItemModel::rowsRemoved, this, &OutboxPage::updateCount);
     updateCount();
 }
 
@@ -162,8 +122,8 @@ void OutboxPage::setLedger(const MessageLedger *ledger)
 
 void OutboxPage::updateCount()
 {
-    const int shown = m_proxy->rowCount();
-    const int total = m_model->rowCount();
+    const int shown = m_model->rowCount();
+    const int total = m_model->announcedRecords();
     m_count->setText(shown == total
             ? (total == 1 ? tr("1 message") : tr("%1 messages").arg(formatCount(total)))
             : tr("%1 of %2").arg(formatCount(shown), formatCount(total)));
@@ -177,10 +137,11 @@ void OutboxPage::selectMessage(const QString &messageId)
     const int index = m_ledger->indexOf(messageId);
     if (index < 0)
         return;
-    const QModelIndex proxyIndex = m_proxy->mapFromSource(m_model->index(index, 0));
-    if (proxyIndex.isValid()) {
-        m_view->setCurrentIndex(proxyIndex);
-        m_view->scrollTo(proxyIndex);
+    const int row = m_model->rowForLedgerIndex(index);
+    if (row >= 0) {
+        const QModelIndex shown = m_model->index(row, 0);
+        m_view->setCurrentIndex(shown);
+        m_view->scrollTo(shown);
     }
 }
 
@@ -268,10 +229,8 @@ bool OutboxPage::exportTo(const QString &path, QString *error)
     storage::HistoryWriter writer;
     if (!writer.open(path, storage::exportFormatForPath(path), storage::ledgerCsvColumns(), error))
         return false;
-    for (int row = 0; row < m_proxy->rowCount(); ++row) {
-        const int index = m_proxy->index(row, 0).data(OutboxModel::LedgerIndexRole).toInt();
-        writer.write(storage::ledgerEntryToJson(m_ledger->at(index)));
-    }
+    for (int row = 0; row < m_model->rowCount(); ++row)
+        writer.write(storage::ledgerEntryToJson(m_ledger->at(m_model->ledgerIndex(row))));
     const int rows = writer.rowsWritten();
     if (!writer.commit(error))
         return false;

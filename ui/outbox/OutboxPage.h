@@ -3,7 +3,6 @@
 #include "client/MessageLedger.h"
 
 #include <QPointer>
-#include <QSortFilterProxyModel>
 #include <QWidget>
 
 class QComboBox;
@@ -18,24 +17,6 @@ namespace ccs::ui {
 class FollowingTableView;
 class OutboxModel;
 
-// Filters the outbox by state group and text without touching the model.
-class OutboxFilterProxy : public QSortFilterProxyModel
-{
-    Q_OBJECT
-public:
-    enum class StateGroup { All, Open, Delivered, Problems };
-    using QSortFilterProxyModel::QSortFilterProxyModel;
-    void setStateGroup(StateGroup group);
-    void setText(const QString &text);
-
-protected:
-    bool filterAcceptsRow(int sourceRow, const QModelIndex &sourceParent) const override;
-
-private:
-    StateGroup m_group = StateGroup::All;
-    QString m_text;
-};
-
 // The outbox: every downstream message, its state and latencies; a detail
 // pane with the message, its state history and the stanza.
 class OutboxPage : public QWidget
@@ -46,7 +27,6 @@ public:
 
     void setLedger(const MessageLedger *ledger);
     OutboxModel *model() const { return m_model; }
-    OutboxFilterProxy *proxy() const { return m_proxy; }
     FollowingTableView *view() const { return m_view; }
     QSplitter *splitter() const { return m_splitter; }
     // Writes the rows shown (after filtering) as JSON Lines or CSV, by extension.
@@ -65,7 +45,6 @@ private:
 
     QPointer<const MessageLedger> m_ledger;
     OutboxModel *m_model;
-    OutboxFilterProxy *m_proxy;
     QLineEdit *m_search;
     QComboBox *m_stateFilter;
     QToolButton *m_export;

@@ -13,12 +13,8 @@
 namespace ccs::ui {
 
 TrafficLogModel::TrafficLogModel(QObject *parent)
-    : QAbstractTableModel(parent)
-{
-    m_flushTimer.setSingleShot(true);
-    m_flushTimer.setInterval(0);
-    connect(&m_flushTimer, &QTimer::timeout, this, &TrafficLogModel::flush);
-}
+    : BatchedTableModel(parent)
+{ }
 
 QString TrafficLogModel::prettyPrint(const QString &xml)
 {
@@ -47,8 +43,7 @@ void TrafficLogModel::append(TrafficDirection direction, int connectionId, const
 {
     m_pending.push_back(Entry {
         atMs > 0 ? atMs : QDateTime::currentMSecsSinceEpoch(), m_redact(xml), connectionId, direction});
-    if (!m_flushTimer.isActive())
-        m_flushTimer.start();
+    scheduleFlush();
 }
 
 void TrafficLogModel::setCapacity(int rows)
@@ -63,12 +58,25 @@ void TrafficLogModel::clear()
     m_rows.clear();
     m_pending.clear();
     m_dropped = 0;
+    resetBatches();
     endResetModel();
 }
 
-void TrafficLogModel::flush()
+void TrafficLogModel::setFilterText(const QString &text)
 {
-    m_flushTimer.stop();
+    if (text == m_filterText)
+        return;
+    flush();
+    setFilterActive(!text.isEmpty(), [&] { m_filterText = text; });
+}
+
+bool TrafficLogModel::acceptsRecord(int record) const
+{
+    return m_rows[size_t(record)].xml.contains(m_filterText, Qt::CaseInsensitive);
+}
+
+void TrafficLogModel::beforeFlush()
+{
     // Pending rows beyond the capacity would be removed at once: skip them.
     if (qsizetype(m_pending.size()) > m_capacity) {
         const auto skip = qsizetype(m_pending.size()) - m_capacity;
@@ -77,24 +85,13 @@ void TrafficLogModel::flush()
     }
     const qsizetype overflow = qsizetype(m_rows.size() + m_pending.size()) - m_capacity;
     if (overflow > 0) {
-        beginRemoveRows({}, 0, int(overflow) - 1);
-        m_rows.erase(m_rows.begin(), m_rows.begin() + overflow);
         m_dropped += int(overflow);
-        endRemoveRows();
+        dropFrontRecords(int(overflow), [&] { m_rows.erase(m_rows.begin(), m_rows.begin() + overflow); });
     }
-    if (!m_pending.empty()) {
-        const int first = int(m_rows.size());
-        beginInsertRows({}, first, first + int(m_pending.size()) - 1);
-        for (auto &e : m_pending)
-            m_rows.push_back(std::move(e));
-        m_pending.clear();
-        endInsertRows();
-    }
-}
-
-int TrafficLogModel::rowCount(const QModelIndex &parent) const
-{
-    return parent.isValid() ? 0 : int(m_rows.size());
+    // Stored now; the flush announces them.
+    for (auto &e : m_pending)
+        m_rows.push_back(std::move(e));
+    m_pending.clear();
 }
 
 int TrafficLogModel::columnCount(const QModelIndex &parent) const
@@ -123,7 +120,10 @@ QVariant TrafficLogModel::data(const QModelIndex &index, int role) const
 {
     if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid))
         return {};
-    const Entry &e = m_rows[size_t(index.row())];
+    const int record = recordForRow(index.row());
+    if (record < 0 || record >= int(m_rows.size()))
+        return {};
+    const Entry &e = m_rows[size_t(record)];
     switch (role) {
     case Qt::DisplayRole:
         switch (index.column()) {

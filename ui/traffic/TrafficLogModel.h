@@ -1,10 +1,8 @@
 #pragma once
 
 #include "client/SessionTypes.h"
+#include "common/BatchedTableModel.h"
 #include "protocol/Redaction.h"
-
-#include <QAbstractTableModel>
-#include <QTimer>
 
 #include <deque>
 #include <vector>
@@ -12,8 +10,9 @@
 namespace ccs::ui {
 
 // Every stanza in and out, capped in memory (the oldest go first), inserted
-// in batches. Credentials are redacted on the way in, whatever the source did.
-class TrafficLogModel : public QAbstractTableModel
+// in batches and searched inside the model (BatchedTableModel's policy).
+// Credentials are redacted on the way in, whatever the source did.
+class TrafficLogModel : public BatchedTableModel
 {
     Q_OBJECT
 public:
@@ -29,16 +28,22 @@ public:
     void setSecrets(const RedactionSecrets &secrets) { m_redact = Redactor(secrets); }
     void setSecret(const QString &apiKey) { setSecrets({apiKey, {}, {}}); }
     void clear();
-    void flush();
     int droppedCount() const { return m_dropped; }
+    // Shows only stanzas containing this text (case-insensitive); empty: all.
+    void setFilterText(const QString &text);
+    QString filterText() const { return m_filterText; }
 
     // Indented XML with the gcm JSON pretty-printed inside it.
     static QString prettyPrint(const QString &xml);
 
-    int rowCount(const QModelIndex &parent = {}) const override;
     int columnCount(const QModelIndex &parent = {}) const override;
     QVariant data(const QModelIndex &index, int role = Qt::DisplayRole) const override;
     QVariant headerData(int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
+
+protected:
+    int storedRowCount() const override { return int(m_rows.size()); }
+    bool acceptsRecord(int record) const override;
+    void beforeFlush() override;
 
 private:
     struct Entry {
@@ -47,12 +52,12 @@ private:
         int connectionId;
         TrafficDirection direction;
     };
-    std::deque<Entry> m_rows;
-    std::vector<Entry> m_pending;
+    std::deque<Entry> m_rows; // stored (announced by the flush under way or before)
+    std::vector<Entry> m_pending; // appended since the last flush
     int m_capacity = 20000;
     int m_dropped = 0;
     Redactor m_redact;
-    QTimer m_flushTimer;
+    QString m_filterText;
 };
 
 } // namespace ccs::ui

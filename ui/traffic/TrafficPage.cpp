@@ -13,7 +13,6 @@
 #include <QLineEdit>
 #include <QPlainTextEdit>
 #include <QSaveFile>
-#include <QSortFilterProxyModel>
 #include <QSplitter>
 #include <QTimer>
 #include <QToolButton>
@@ -24,7 +23,6 @@ namespace ccs::ui {
 TrafficPage::TrafficPage(QWidget *parent)
     : QWidget(parent)
     , m_model(new TrafficLogModel(this))
-    , m_proxy(new QSortFilterProxyModel(this))
     , m_search(new QLineEdit(this))
     , m_count(new QLabel(this))
     , m_clear(new QToolButton(this))
@@ -34,9 +32,6 @@ TrafficPage::TrafficPage(QWidget *parent)
     , m_splitter(new QSplitter(Qt::Vertical, this))
 {
     setObjectName(QStringLiteral("trafficPage"));
-    m_proxy->setSourceModel(m_model);
-    m_proxy->setFilterRole(TrafficLogModel::XmlRole);
-    m_proxy->setFilterCaseSensitivity(Qt::CaseInsensitive);
 
     auto layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 6, 0, 0);
@@ -64,7 +59,7 @@ TrafficPage::TrafficPage(QWidget *parent)
 
     m_view->setObjectName(QStringLiteral("trafficView"));
     m_view->setAccessibleName(tr("Traffic log"));
-    m_view->setModel(m_proxy);
+    m_view->setModel(m_model);
     m_view->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
     m_view->verticalHeader()->setDefaultSectionSize(m_view->fontMetrics().height() + 6);
     auto fit = [&](int column, const QString &sample) {
@@ -92,7 +87,7 @@ TrafficPage::TrafficPage(QWidget *parent)
     filterTimer->setSingleShot(true);
     filterTimer->setInterval(200);
     connect(filterTimer, &QTimer::timeout, this, [this] {
-        m_proxy->setFilterFixedString(m_search->text().trimmed());
+        m_model->setFilterText(m_search->text().trimmed());
         updateCount();
     });
     connect(m_search, &QLineEdit::textChanged, filterTimer, qOverload<>(&QTimer::start));
@@ -115,7 +110,7 @@ TrafficPage::TrafficPage(QWidget *parent)
 
 void TrafficPage::updateCount()
 {
-    QString text = tr("%1 stanzas").arg(formatCount(m_model->rowCount()));
+    QString text = tr("%1 stanzas").arg(formatCount(m_model->announcedRecords()));
     if (m_model->droppedCount())
         text += tr(" · %1 older dropped").arg(formatCount(m_model->droppedCount()));
     m_count->setText(text);
@@ -142,16 +137,16 @@ bool TrafficPage::exportTo(const QString &path, QString *error)
             *error = tr("Cannot write %1: %2").arg(path, file.errorString());
         return false;
     }
-    const int rows = m_proxy->rowCount();
+    const int rows = m_model->rowCount();
     for (int row = 0; row < rows; ++row) {
-        const QModelIndex index = m_proxy->index(row, 0);
+        const QModelIndex index = m_model->index(row, 0);
         const qint64 at = index.data(TrafficLogModel::TimeRole).toLongLong();
         const bool in = index.data(TrafficLogModel::DirectionRole).toInt() == int(TrafficDirection::In);
         const QString header
             = QStringLiteral("--- %1 %2 connection %3\n")
                   .arg(QDateTime::fromMSecsSinceEpoch(at).toString(Qt::ISODateWithMs),
                       in ? QStringLiteral("IN ") : QStringLiteral("OUT"),
-                      m_proxy->index(row, TrafficLogModel::ConnectionColumn).data().toString());
+                      m_model->index(row, TrafficLogModel::ConnectionColumn).data().toString());
         file.write(header.toUtf8());
         file.write(TrafficLogModel::prettyPrint(index.data(TrafficLogModel::XmlRole).toString()).toUtf8());
         file.write("\n");

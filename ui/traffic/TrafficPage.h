@@ -5,7 +5,6 @@
 class QLabel;
 class QLineEdit;
 class QPlainTextEdit;
-class QSortFilterProxyModel;
 class QSplitter;
 class QToolButton;
 
@@ -22,7 +21,6 @@ public:
     explicit TrafficPage(QWidget *parent = nullptr);
 
     TrafficLogModel *model() const { return m_model; }
-    QSortFilterProxyModel *proxy() const { return m_proxy; }
     FollowingTableView *view() const { return m_view; }
     QSplitter *splitter() const { return m_splitter; }
     // The stanzas shown, as text: one header line and the pretty XML each.
@@ -37,7 +35,6 @@ private:
     void updateCount();
 
     TrafficLogModel *m_model;
-    QSortFilterProxyModel *m_proxy;
     QLineEdit *m_search;
     QLabel *m_count;
     QToolButton *m_clear;
