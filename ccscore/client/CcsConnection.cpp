@@ -1,22 +1,11 @@
 #include "CcsConnection.h"
 
 #include "ClientLog.h"
+#include "QXmppTransport.h"
 #include "protocol/Messages.h"
-#include "xmpp/QXmppPin.h"
 #include "xmpp/StanzaWriter.h"
 
-#include <QDomElement>
-#include <QDomNamedNodeMap>
-#include <QRegularExpression>
-#include <QSslCipher>
 #include <QSslSocket>
-#include <QXmppAuthenticationError.h>
-#include <QXmppClient.h>
-#include <QXmppClientExtension.h>
-#include <QXmppConfiguration.h>
-#include <QXmppError.h>
-#include <QXmppLogger.h>
-#include <QXmppStreamError.h>
 
 #include <algorithm>
 
@@ -25,28 +14,6 @@ Q_LOGGING_CATEGORY(lcCcsXmpp, "ccs.xmpp")
 namespace ccs {
 
 namespace {
-
-// What QXmpp parsed before bind, as the stanza reader would have read it: the
-// same bounded tree, so that one function gives every stanza its meaning.
-xmpp::XmlElement fromDom(const QDomElement &element, int levels)
-{
-    xmpp::XmlElement out;
-    out.name = element.localName().isEmpty() ? element.tagName() : element.localName();
-    out.ns = element.namespaceURI();
-    const QDomNamedNodeMap attributes = element.attributes();
-    for (int i = 0; i < attributes.count(); ++i) {
-        const QDomAttr attribute = attributes.item(i).toAttr();
-        if (attribute.namespaceURI().isEmpty())
-            out.attributes.append(attribute.name(), attribute.value());
-    }
-    for (QDomNode node = element.firstChild(); !node.isNull(); node = node.nextSibling()) {
-        if (node.isElement() && levels > 1)
-            out.children.push_back(fromDom(node.toElement(), levels - 1));
-        else if (node.isText() || node.isCDATASection())
-            out.text += node.toCharacterData().data();
-    }
-    return out;
-}
 
 // The <gcm> child of a <message>, with or without a prefix (CCS writes
 // <data:gcm xmlns:data="google:mobile:data"> for control messages).
@@ -57,38 +24,13 @@ const xmpp::XmlElement *gcmChild(const xmpp::XmlElement &message)
 
 } // namespace
 
-// Takes every <message> QXmpp reads before bind; nothing else of XMPP is used.
-// After bind the stream is read by xmpp::StanzaReader (takeOverReading()).
-class GcmStanzaExtension : public QXmppClientExtension
-{
-public:
-    explicit GcmStanzaExtension(CcsConnection *connection)
-        : m_connection(connection)
-    { }
-
-    bool handleStanza(const QDomElement &stanza) override
-    {
-        if (stanza.tagName() != QLatin1String("message"))
-            return false;
-        // consumed: QXmppMessage would copy deep children recursively (stack overflow)
-        m_connection->dispatchStanza(fromDom(stanza, xmpp::clientReaderLimits().keptDepth), false);
-        return true;
-    }
-
-private:
-    CcsConnection *m_connection;
-};
-
 CcsConnection::CcsConnection(int id, const ConnectionSettings &settings, QObject *parent)
     : QObject(parent)
     , m_id(id)
     , m_settings(settings)
-    , m_client(std::make_unique<QXmppClient>(QXmppClient::NoExtensions))
+    , m_transport(std::make_unique<QXmppTransport>(id, settings))
 {
-    m_client->setLogger(nullptr); // our own handler below; no global logger
-    m_client->addExtension(new GcmStanzaExtension(this));
-    // The QSslSocket is QXmpp's; we need it to check encryption before SASL and to write stanzas.
-    m_socket = m_client->findChild<QSslSocket *>();
+    m_socket = m_transport->socket();
 
     m_connectTimer.setSingleShot(true);
     connect(&m_connectTimer, &QTimer::timeout, this, [this] {
@@ -99,89 +41,21 @@ CcsConnection::CcsConnection(int id, const ConnectionSettings &settings, QObject
                 .arg(m_settings.connectTimeoutMs / 1000.0));
     });
 
-    connect(m_client.get(), &QXmppLoggable::logMessage, this,
-        [this](QXmppLogger::MessageType type, const QString &text) { onLogMessage(int(type), text); });
-    connect(m_client.get(), &QXmppClient::sslErrors, this,
-        [this](const QList<QSslError> &errors) { m_sslErrors += errors; });
-    connect(m_client.get(), &QXmppClient::connected, this, &CcsConnection::onConnected);
-    connect(m_client.get(), &QXmppClient::errorOccurred, this, [this](const QXmppError &error) {
-        if (const auto auth = error.value<QXmpp::AuthenticationError>();
-            auth && auth->type == QXmpp::AuthenticationError::MechanismMismatch) {
-            // Not a credentials problem: the server does not offer PLAIN (CCS always does).
-            onXmppError(SessionError::AuthenticationFailed,
-                tr("%1:%2 does not offer SASL PLAIN, the only way CCS authenticates a sender ID (%3): "
-                   "check the host and port; it is not a CCS server. Nothing was sent.")
-                    .arg(m_settings.host)
-                    .arg(m_settings.port)
-                    .arg(error.description.left(200)));
-        } else if (auth) {
-            onXmppError(SessionError::AuthenticationFailed,
-                tr("The server refused sender ID %1 (%2): check the sender ID and the API key.")
-                    .arg(m_settings.senderId,
-                        auth->text.isEmpty() ? QStringLiteral("not-authorized") : auth->text.left(200)));
-        } else if (const auto socketError = error.value<QAbstractSocket::SocketError>()) {
-            const QString where = QStringLiteral("%1:%2").arg(m_settings.host).arg(m_settings.port);
-            switch (*socketError) {
-            case QAbstractSocket::ConnectionRefusedError:
-                onXmppError(SessionError::ConnectionRefused, tr("%1 refused the connection.").arg(where));
-                break;
-            case QAbstractSocket::HostNotFoundError:
-                onXmppError(SessionError::HostNotFound, tr("Host %1 was not found.").arg(m_settings.host));
-                break;
-            case QAbstractSocket::SocketTimeoutError:
-                onXmppError(SessionError::Timeout, tr("%1 did not answer in time.").arg(where));
-                break;
-            case QAbstractSocket::SslHandshakeFailedError:
-            case QAbstractSocket::SslInternalError:
-            case QAbstractSocket::SslInvalidUserDataError:
-                onXmppError(SessionError::TlsError,
-                    tr("TLS with %1 failed: %2")
-                        .arg(where, m_sslErrors.isEmpty() ? error.description : describeTlsErrors()));
-                break;
-            case QAbstractSocket::RemoteHostClosedError:
-                onXmppError(SessionError::ConnectionLost, tr("%1 closed the connection.").arg(where));
-                break;
-            default:
-                onXmppError(SessionError::ConnectionLost,
-                    tr("Connection to %1 lost: %2").arg(where, error.description));
-                break;
-            }
-        } else if (error.holdsType<QXmpp::StreamError>()) {
-            onXmppError(
-                SessionError::StreamError, tr("The server ended the stream: %1").arg(error.description));
-        } else {
-            onXmppError(SessionError::ProtocolError, error.description);
-        }
-    });
-    if (m_socket) {
-        // Stanzas are small and answered one by one: Nagle's algorithm would hold them back.
-        connect(m_socket, &QAbstractSocket::connected, this, [this] {
-            m_socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
-            // The last line of defence: SASL never goes out on an unencrypted socket,
-            // whatever path led there (QXmpp follows a see-other-host redirect over
-            // plain TCP). CCS is TLS from the first byte; a socket connected without
-            // TLS is ended before the server can even offer a mechanism.
-            if (m_socket->mode() == QSslSocket::UnencryptedMode) {
-                abort(SessionError::TlsError,
-                    tr("Refused to send credentials to %1 over an unencrypted connection.")
-                        .arg(m_settings.host));
-            }
-        });
-        connect(m_socket, &QSslSocket::encrypted, this, [this] {
-            qCDebug(lcCcsXmpp) << "connection" << m_id << "TLS up:" << m_socket->sessionCipher().name();
-            Q_EMIT encrypted();
-        });
-        connect(m_socket, &QAbstractSocket::stateChanged, this, [this](QAbstractSocket::SocketState state) {
-            if (state == QAbstractSocket::UnconnectedState)
-                scheduleFinish();
-        });
-    }
+    connect(m_transport.get(), &QXmppTransport::logged, this,
+        [this](QXmppTransport::LogKind kind, const QString &text) { onLogMessage(int(kind), text); });
+    connect(m_transport.get(), &QXmppTransport::errorOccurred, this, &CcsConnection::onXmppError);
+    connect(m_transport.get(), &QXmppTransport::refused, this, &CcsConnection::abort);
+    connect(m_transport.get(), &QXmppTransport::encrypted, this, &CcsConnection::encrypted);
+    connect(m_transport.get(), &QXmppTransport::socketClosed, this, &CcsConnection::scheduleFinish);
+    connect(m_transport.get(), &QXmppTransport::sessionReady, this, &CcsConnection::onConnected);
+    connect(m_transport.get(), &QXmppTransport::stanzaBeforeBind, this,
+        [this](const xmpp::XmlElement &stanza) { dispatchStanza(stanza, false); });
 }
 
 CcsConnection::~CcsConnection()
 {
     // No signal may reach the session from a connection being torn down.
-    m_client->disconnect(this);
+    m_transport->disconnect(this);
     if (m_socket)
         m_socket->disconnect(this);
     if (m_socket && m_socket->state() != QAbstractSocket::UnconnectedState)
@@ -190,40 +64,8 @@ CcsConnection::~CcsConnection()
 
 void CcsConnection::open()
 {
-    if (!m_socket) {
-        onXmppError(SessionError::ProtocolError, tr("QXmpp has no socket: cannot connect."));
-        scheduleFinish();
-        return;
-    }
-    QXmppConfiguration config;
-    config.setHost(m_settings.host);
-    config.setPort(m_settings.port);
-    config.setDomain(m_settings.domain);
-    // CCS wants the whole SENDER_ID@domain as the PLAIN user name.
-    config.setUser(m_settings.senderId + QLatin1Char('@') + m_settings.domain);
-    config.setPassword(m_settings.apiKey);
-    config.setResource(QStringLiteral("ccs-admin"));
-    config.setStreamSecurityMode(QXmppConfiguration::LegacySSL); // TLS from the first byte
-    if (!m_settings.pinnedCertificates.isEmpty())
-        config.setCaCertificates(m_settings.pinnedCertificates); // replaces the system CAs
-    config.setIgnoreSslErrors(false);
-    config.setUseSASLAuthentication(true);
-    config.setUseNonSASLAuthentication(false);
-    config.setUseSasl2Authentication(false);
-    config.setUseFastTokenAuthentication(false);
-    config.setSaslAuthMechanism(QStringLiteral("PLAIN"));
-    // PLAIN or nothing: QXmpp would otherwise fall back to any other mechanism the server offers.
-    config.setDisabledSaslMechanisms(xmpp::disabledSaslMechanisms());
-    config.setAutoReconnectionEnabled(false); // the session alone decides
-    config.setAutoAcceptSubscriptions(false);
-    // No keep-alive pings: the guide does not speak of them (the emulator answers
-    // them, as XMPP requires of an iq get); a dead connection shows through the
-    // answer timeout instead.
-    config.setKeepAliveInterval(0);
-    config.setKeepAliveTimeout(0);
     m_connectTimer.start(std::max(1000, m_settings.connectTimeoutMs));
-    qCDebug(lcCcsXmpp) << "connection" << m_id << "connecting to" << m_settings.host << m_settings.port;
-    m_client->connectToServer(config);
+    m_transport->connectToServer();
 }
 
 void CcsConnection::close()
@@ -231,7 +73,7 @@ void CcsConnection::close()
     m_closing = true;
     m_connectTimer.stop();
     if (m_socket && m_socket->state() != QAbstractSocket::UnconnectedState) {
-        m_client->disconnectFromServer();
+        m_transport->disconnectFromServer();
         // A server that never lets go does not hold the close forever.
         QTimer::singleShot(3000, this, [this] {
             if (m_socket && m_socket->state() != QAbstractSocket::UnconnectedState)
@@ -268,18 +110,21 @@ bool CcsConnection::writeGcm(const QString &stanzaId, const QByteArray &json)
     return m_socket->write(stanza) == stanza.size();
 }
 
-void CcsConnection::onLogMessage(int type, const QString &text)
+void CcsConnection::onLogMessage(int kind, const QString &text)
 {
     // For people only (the traffic view and the debug log): nothing is decided here.
-    if (type == QXmppLogger::SentMessage) {
+    switch (QXmppTransport::LogKind(kind)) {
+    case QXmppTransport::LogKind::Sent:
         if (m_traffic)
             Q_EMIT trafficLogged(TrafficDirection::Out, redact(text));
-    } else if (type == QXmppLogger::ReceivedMessage) {
+        break;
+    case QXmppTransport::LogKind::Received:
         if (m_traffic && !text.isEmpty())
             Q_EMIT trafficLogged(TrafficDirection::In, redact(text));
-    } else if (type == QXmppLogger::WarningMessage || type == QXmppLogger::InformationMessage
-        || type == QXmppLogger::DebugMessage) {
+        break;
+    case QXmppTransport::LogKind::Debug:
         qCDebug(lcCcsXmpp) << "connection" << m_id << "QXmpp:" << redact(text);
+        break;
     }
 }
 
@@ -350,34 +195,7 @@ QString CcsConnection::redact(QString xml) const
 
 void CcsConnection::onConnected()
 {
-    // QXmpp reports "connected" whatever the server skipped: with no SASL mechanism on
-    // offer it starts a session unauthenticated, without a bind feature it does not bind.
-    // Neither is CCS, and no message may go out on such a stream.
-    const QString where = QStringLiteral("%1:%2").arg(m_settings.host).arg(m_settings.port);
-    if (!isEncrypted()) {
-        abort(SessionError::TlsError,
-            tr("The connection to %1 is not encrypted; nothing was sent.").arg(where));
-        return;
-    }
-    // Every SASL mechanism QXmpp implements but PLAIN is disabled (xmpp::QXmppPin), as
-    // are non-SASL and SASL 2: authenticated means SASL PLAIN.
-    if (!m_client->isAuthenticated()) {
-        abort(SessionError::AuthenticationFailed,
-            tr("%1 started a session without authenticating the sender ID (it offered no SASL "
-               "mechanism): check the host and port; it is not a CCS server. Nothing was sent.")
-                .arg(where));
-        return;
-    }
-    // QXmpp replaces the configured user (SENDER_ID@domain, the PLAIN user name) with
-    // the local part of the JID the server bound, which cannot hold an '@'. Still
-    // holding one, no resource was bound.
-    if (m_client->configuration().user().contains(QLatin1Char('@'))) {
-        abort(SessionError::ProtocolError,
-            tr("%1 did not offer resource binding after authentication, so no session was "
-               "established: it is not a CCS server, or it is misconfigured. Nothing was sent.")
-                .arg(where));
-        return;
-    }
+    // QXmppTransport checked what QXmpp did: TLS, SASL PLAIN, bind.
     m_connectTimer.stop();
     m_authenticated = true;
     m_wasAuthenticated = true;
@@ -390,9 +208,7 @@ void CcsConnection::takeOverReading()
 {
     if (!m_socket || m_reader)
         return;
-    // QXmpp has handed over everything it read (its buffer is empty once a parse
-    // succeeded, and the bind result was such a parse); what follows is ours.
-    QObject::disconnect(m_socket, &QIODevice::readyRead, nullptr, nullptr);
+    m_transport->handOverReading();
     connect(m_socket, &QIODevice::readyRead, this, &CcsConnection::readStanzas);
     m_reader = std::make_unique<xmpp::StanzaReader>(
         xmpp::clientReaderLimits(), static_cast<xmpp::StanzaReader::Handler *>(this));
@@ -553,44 +369,6 @@ void CcsConnection::dispatchStanza(const xmpp::XmlElement &s, bool oversized)
         Q_EMIT gcmReceived(gcm->text);
     else
         qCInfo(lcCcsXmpp) << "connection" << m_id << "ignored message" << id.left(80) << "without <gcm>";
-}
-
-QString CcsConnection::describeTlsErrors() const
-{
-    QStringList causes;
-    for (const QSslError &error : m_sslErrors) {
-        QString cause;
-        switch (error.error()) {
-        case QSslError::HostNameMismatch:
-            cause = tr("the certificate does not name %1 (wrong host name)").arg(m_settings.domain);
-            break;
-        case QSslError::CertificateExpired:
-            cause = tr("the certificate has expired");
-            break;
-        case QSslError::CertificateNotYetValid:
-            cause = tr("the certificate is not yet valid");
-            break;
-        case QSslError::SelfSignedCertificate:
-        case QSslError::SelfSignedCertificateInChain:
-        case QSslError::CertificateUntrusted:
-        case QSslError::UnableToGetLocalIssuerCertificate:
-        case QSslError::UnableToGetIssuerCertificate:
-        case QSslError::UnableToVerifyFirstCertificate:
-            cause = m_settings.pinnedCertificates.isEmpty()
-                ? tr("the certificate is not trusted (no system CA signed it)")
-                : tr("the certificate is not trusted (it is not the pinned certificate)");
-            break;
-        case QSslError::CertificateRevoked:
-            cause = tr("the certificate was revoked");
-            break;
-        default:
-            cause = error.errorString();
-            break;
-        }
-        if (!causes.contains(cause))
-            causes.append(cause);
-    }
-    return causes.join(QStringLiteral("; "));
 }
 
 } // namespace ccs

@@ -11,17 +11,17 @@
 
 #include <memory>
 
-class QXmppClient;
 class QSslSocket;
 
 namespace ccs {
 
-class GcmStanzaExtension;
+class QXmppTransport;
 
-// One XMPP stream to CCS over QXmpp: direct TLS, SASL PLAIN (only once the
-// socket is encrypted), bind, and <gcm> stanzas in both directions. It knows
-// nothing of windows or retries; CcsSession keeps its pending set here.
-// Internal to ccscore/client: QXmpp appears only in the .cpp.
+// One XMPP stream to CCS: QXmppTransport connects (direct TLS), authenticates
+// (SASL PLAIN, only once the socket is encrypted) and binds; then <gcm>
+// stanzas go both ways, read by xmpp::StanzaReader and written by
+// xmpp::writer. It knows nothing of windows or retries; CcsSession keeps its
+// pending set here. Internal to ccscore/client.
 class CcsConnection : public QObject, private xmpp::StanzaReader::Handler
 {
     Q_OBJECT
@@ -61,7 +61,6 @@ Q_SIGNALS:
     void trafficLogged(ccs::TrafficDirection direction, const QString &xml);
 
 private:
-    friend class GcmStanzaExtension;
     void onLogMessage(int type, const QString &text);
     void onXmppError(SessionError error, const QString &message);
     void scheduleFinish();
@@ -73,7 +72,6 @@ private:
     void readIncoming(bool sliced);
     // One meaning for a stanza, whichever reader read it (QXmpp's before bind, ours after).
     void dispatchStanza(const xmpp::XmlElement &stanza, bool oversized);
-    QString describeTlsErrors() const;
     // StanzaReader::Handler
     void streamOpened(const xmpp::StreamHeader &) override { }
     void stanzaRead(xmpp::XmlElement &&stanza, bool oversized) override;
@@ -84,10 +82,9 @@ private:
 
     int m_id;
     ConnectionSettings m_settings;
-    std::unique_ptr<QXmppClient> m_client;
-    QPointer<QSslSocket> m_socket;
+    std::unique_ptr<QXmppTransport> m_transport;
+    QPointer<QSslSocket> m_socket; // the transport's
     QTimer m_connectTimer;
-    QList<QSslError> m_sslErrors;
     SessionError m_error = SessionError::None;
     QString m_errorMessage;
     bool m_authenticated = false;

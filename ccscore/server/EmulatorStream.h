@@ -53,15 +53,8 @@ public:
     // Receives every byte the stream writes, in the socket-free mode.
     using Output = std::function<void(const QByteArray &bytes)>;
 
-    enum class Phase {
-        AwaitingStream, // TLS up, waiting for <stream:stream>
-        AwaitingAuth, // features with mechanisms sent
-        AwaitingRestart, // <success/> sent, waiting for the new stream header
-        AwaitingBind, // features with bind sent
-        Bound, // CCS traffic allowed
-        Closing, // </stream:stream> sent
-        Closed,
-    };
+    // xmpp::ServerHandshake::Phase's five, then Closing (</stream:stream> sent) and Closed.
+    enum class Phase { AwaitingStream, AwaitingAuth, AwaitingRestart, AwaitingBind, Bound, Closing, Closed };
 
     EmulatorStream(int id, QSslSocket *socket, StreamLimits limits, Authenticator authenticator,
         QObject *parent = nullptr);
