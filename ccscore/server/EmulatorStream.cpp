@@ -1,9 +1,7 @@
 #include "EmulatorStream.h"
 
 #include "protocol/Messages.h"
-#include "protocol/Stanza.h"
-
-#include <QRandomGenerator>
+#include "xmpp/StanzaWriter.h"
 
 #include <algorithm>
 
@@ -12,38 +10,16 @@ Q_LOGGING_CATEGORY(lcCcsServer, "ccs.server")
 namespace ccs::emulator {
 
 namespace {
-constexpr auto kStreamsNs = "http://etherx.jabber.org/streams";
-constexpr auto kSaslNs = "urn:ietf:params:xml:ns:xmpp-sasl";
-constexpr auto kBindNs = "urn:ietf:params:xml:ns:xmpp-bind";
-constexpr auto kSessionNs = "urn:ietf:params:xml:ns:xmpp-session";
-constexpr auto kPingNs = "urn:xmpp:ping";
-constexpr int kMaxAuthAttempts = 3;
 constexpr int kCloseGraceMs = 2000;
 // Reads from the socket in pieces of this size, and lets the socket buffer
 // no more, so the stanza limit is checked before much more is held.
 constexpr qint64 kReadChunkBytes = 64 * 1024;
 
-QByteArray esc(QStringView text)
+xmpp::ReaderLimits readerLimits(const StreamLimits &limits)
 {
-    return stanza::escapeXml(text).toUtf8();
-}
-
-QString randomToken(int bytes)
-{
-    QByteArray raw(bytes, Qt::Uninitialized);
-    QRandomGenerator::system()->fillRange(reinterpret_cast<quint32 *>(raw.data()), bytes / 4);
-    return QString::fromLatin1(raw.toHex());
+    return xmpp::serverReaderLimits(limits.maxStanzaBytes, limits.maxDepth, limits.maxStanzaElements);
 }
 } // namespace
-
-const XmlElement *XmlElement::child(QStringView childName, QStringView childNs) const
-{
-    for (const XmlElement &c : children) {
-        if (c.name == childName && (childNs.isEmpty() || c.ns == childNs))
-            return &c;
-    }
-    return nullptr;
-}
 
 EmulatorStream::EmulatorStream(
     int id, QSslSocket *socket, StreamLimits limits, Authenticator authenticator, QObject *parent)
@@ -51,11 +27,11 @@ EmulatorStream::EmulatorStream(
     , m_id(id)
     , m_socket(socket)
     , m_limits(limits)
-    , m_authenticator(std::move(authenticator))
+    , m_handshake(id, std::move(authenticator), false)
+    , m_reader(readerLimits(limits), this)
 {
     socket->setParent(this);
     socket->setReadBufferSize(kReadChunkBytes);
-    m_streamId = randomToken(8);
     m_closeTimer.setSingleShot(true);
     connect(&m_closeTimer, &QTimer::timeout, this, [this] {
         if (m_socket)
@@ -68,7 +44,6 @@ EmulatorStream::EmulatorStream(
     });
     if (m_limits.authTimeoutMs > 0)
         m_authTimer.start(m_limits.authTimeoutMs);
-    restartReader();
     connect(socket, &QSslSocket::readyRead, this, &EmulatorStream::onReadyRead);
     // Progress on what was written resumes reading held back by maxUnsentBytes.
     connect(socket, &QSslSocket::bytesWritten, this, &EmulatorStream::onReadyRead);
@@ -89,11 +64,11 @@ EmulatorStream::EmulatorStream(
     : QObject(parent)
     , m_id(id)
     , m_limits(limits)
-    , m_authenticator(std::move(authenticator))
+    , m_handshake(id, std::move(authenticator), true)
+    , m_reader(readerLimits(limits), this)
     , m_output(std::move(output))
     , m_socketFree(true)
 {
-    m_streamId = QStringLiteral("s%1").arg(id);
     m_authTimer.setSingleShot(true);
     connect(&m_authTimer, &QTimer::timeout, this, [this] {
         sendStreamErrorAndClose(
@@ -101,32 +76,29 @@ EmulatorStream::EmulatorStream(
     });
     if (m_limits.authTimeoutMs > 0)
         m_authTimer.start(m_limits.authTimeoutMs);
-    restartReader();
 }
 
 EmulatorStream::~EmulatorStream() = default;
 
-void EmulatorStream::restartReader()
+EmulatorStream::Phase EmulatorStream::phase() const
 {
-    // What the client sent after the element that ended the old stream (a
-    // pipelined stream header) belongs to the new one.
-    QByteArray leftover;
-    if (m_reader) {
-        markStanzaBoundary();
-        leftover = m_pending.mid(m_pendingHead);
+    if (m_closed)
+        return Phase::Closed;
+    if (m_closing)
+        return Phase::Closing;
+    switch (m_handshake.phase()) {
+    case xmpp::ServerHandshake::Phase::AwaitingStream:
+        return Phase::AwaitingStream;
+    case xmpp::ServerHandshake::Phase::AwaitingAuth:
+        return Phase::AwaitingAuth;
+    case xmpp::ServerHandshake::Phase::AwaitingRestart:
+        return Phase::AwaitingRestart;
+    case xmpp::ServerHandshake::Phase::AwaitingBind:
+        return Phase::AwaitingBind;
+    case xmpp::ServerHandshake::Phase::Bound:
+        break;
     }
-    m_reader = std::make_unique<QXmlStreamReader>();
-    m_plainPending.clear();
-    m_defaultNsIsClient = false;
-    m_reader->setNamespaceProcessing(true);
-    m_stack.clear();
-    m_pending.clear();
-    m_pendingHead = 0;
-    m_pendingHeadUnits = 0;
-    if (!leftover.isEmpty()) {
-        m_pending = leftover;
-        m_reader->addData(leftover);
-    }
+    return Phase::Bound;
 }
 
 void EmulatorStream::onReadyRead()
@@ -156,371 +128,111 @@ void EmulatorStream::feed(QByteArrayView bytes)
 {
     if (bytes.isEmpty() || !isOpen())
         return;
-    // QXmlStreamReader does not reject every invalid UTF-8 sequence (it may
-    // substitute or wait for more), so check here, with the state carried
-    // across reads. What came before the fault is still handled.
-    const qint64 checkedBefore = m_utf8.bytesChecked();
-    const qsizetype valid
-        = m_utf8.feed(bytes) ? bytes.size() : qsizetype(m_utf8.errorOffset() - checkedBefore);
-    feedValid(bytes.first(valid));
-    if (valid < bytes.size() && isOpen())
+    m_reader.feed(bytes);
+}
+
+void EmulatorStream::streamOpened(const xmpp::StreamHeader &header)
+{
+    write(m_handshake.streamOpened(header));
+    m_headerSent = true;
+}
+
+void EmulatorStream::stanzaRead(XmlElement &&stanza, bool /*oversized: no run is cut here*/)
+{
+    handleStanza(stanza);
+}
+
+bool EmulatorStream::plainGcmRead(const QString &id, const QString &json)
+{
+    Q_EMIT gcmReceived(id, json);
+    return true;
+}
+
+void EmulatorStream::streamClosed()
+{
+    // The client closed its stream: close ours.
+    qCDebug(lcCcsServer) << "connection" << m_id << "client closed the stream";
+    closeStream();
+}
+
+void EmulatorStream::readFailed(xmpp::ReadError error, const QString &detail)
+{
+    using xmpp::ReadError;
+    switch (error) {
+    case ReadError::NotUtf8:
         sendStreamErrorAndClose(QStringLiteral("not-well-formed"), QStringLiteral("invalid UTF-8"));
-}
-
-bool EmulatorStream::plainReady() const
-{
-    return m_phase == Phase::Bound && m_stack.empty() && m_pending.isEmpty() && m_defaultNsIsClient
-        && m_limits.maxDepth >= 2 && m_limits.maxStanzaElements >= 2;
-}
-
-void EmulatorStream::feedValid(QByteArrayView bytes)
-{
-    if (bytes.isEmpty() || !isOpen())
-        return;
-    QByteArray joined;
-    if (!m_plainPending.isEmpty()) {
-        joined = m_plainPending + bytes.toByteArray();
-        m_plainPending.clear();
-        bytes = joined;
-    }
-    // Plain stanzas, the form every CCS client library writes, go without the reader.
-    constexpr qsizetype kMaxPlainPending = 16 * 1024;
-    while (!bytes.isEmpty() && plainReady()) {
-        const char c = bytes.front();
-        if (c == ' ' || c == '\n' || c == '\t' || c == '\r') {
-            bytes = bytes.sliced(1); // white space between stanzas means nothing
-            continue;
-        }
-        QString id, json;
-        const qsizetype taken = stanza::readPlainGcmMessage(bytes, &id, &json, m_limits.maxStanzaBytes);
-        if (taken < 0 && bytes.size() <= std::min<qint64>(kMaxPlainPending, m_limits.maxStanzaBytes)) {
-            m_plainPending = bytes.toByteArray();
-            return;
-        }
-        if (taken <= 0 || taken > m_limits.maxStanzaBytes)
-            break; // the reader decides, and enforces the limits
-        bytes = bytes.sliced(taken);
-        Q_EMIT gcmReceived(id, json);
-        if (!isOpen())
-            return;
-    }
-    if (bytes.isEmpty())
-        return;
-    const QByteArray data = bytes.toByteArray();
-    m_pending.append(data);
-    m_reader->addData(data);
-    processTokens();
-    if (!isOpen())
-        return;
-    // Drop what is before the current stanza; erasing at the front is cheap.
-    if (m_pendingHead > 0) {
-        m_pending.remove(0, m_pendingHead);
-        m_pendingHead = 0;
-    }
-    // Bounds memory for a stanza that never ends (or a start tag that never closes).
-    if (m_pending.size() > m_limits.maxStanzaBytes)
-        sendStreamErrorAndClose(QStringLiteral("policy-violation"),
-            QStringLiteral("stanza larger than %1 bytes").arg(m_limits.maxStanzaBytes));
-}
-
-// Moves the start of the next stanza to where the reader is; returns the bytes
-// passed over (the size of what just ended there). The reader counts UTF-16
-// units, m_pending holds valid UTF-8: walk it a character at a time.
-qint64 EmulatorStream::markStanzaBoundary()
-{
-    const qint64 target = m_reader->characterOffset();
-    const qsizetype from = m_pendingHead;
-    while (m_pendingHeadUnits < target && m_pendingHead < m_pending.size()) {
-        const auto b = static_cast<unsigned char>(m_pending.at(m_pendingHead));
-        const int length = b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;
-        if (m_pendingHead + length > m_pending.size())
-            break;
-        m_pendingHead += length;
-        m_pendingHeadUnits += length == 4 ? 2 : 1;
-    }
-    return m_pendingHead - from;
-}
-
-void EmulatorStream::processTokens()
-{
-    // m_reader is read afresh each round: a stream restart replaces it, and
-    // what was left in the old one has been handed to the new one.
-    while (isOpen() && !m_reader->atEnd()) {
-        QXmlStreamReader *reader = m_reader.get();
-        const QXmlStreamReader::TokenType token = reader->readNext();
-        switch (token) {
-        case QXmlStreamReader::StartDocument: {
-            // XMPP is UTF-8 only (RFC 6120 11.6); the bytes were checked as such.
-            const QStringView encoding = reader->documentEncoding();
-            if (!encoding.isEmpty() && encoding.compare(u"UTF-8", Qt::CaseInsensitive) != 0) {
-                sendStreamErrorAndClose(
-                    QStringLiteral("unsupported-encoding"), QStringLiteral("only UTF-8 is supported"));
-                return;
-            }
-            break;
-        }
-        case QXmlStreamReader::NoToken:
-        case QXmlStreamReader::Comment:
-        case QXmlStreamReader::ProcessingInstruction:
-            break;
-        case QXmlStreamReader::DTD:
-        case QXmlStreamReader::EntityReference:
-            sendStreamErrorAndClose(QStringLiteral("restricted-xml"),
-                QStringLiteral("DTDs and entity references are not allowed"));
-            return;
-        case QXmlStreamReader::Invalid:
-            if (reader->error() == QXmlStreamReader::PrematureEndOfDocumentError)
-                return; // wait for more data
-            sendStreamErrorAndClose(QStringLiteral("not-well-formed"), reader->errorString());
-            return;
-        case QXmlStreamReader::EndDocument:
-            sendStreamErrorAndClose(QStringLiteral("not-well-formed"), QStringLiteral("document ended"));
-            return;
-        case QXmlStreamReader::StartElement: {
-            if (m_phase == Phase::AwaitingStream || m_phase == Phase::AwaitingRestart) {
-                if (reader->name() != QLatin1String("stream")
-                    || reader->namespaceUri() != QLatin1String(kStreamsNs)) {
-                    sendStreamErrorAndClose(
-                        QStringLiteral("invalid-namespace"), QStringLiteral("expected <stream:stream>"));
-                    return;
-                }
-                m_defaultNsIsClient = false;
-                for (const QXmlStreamNamespaceDeclaration &d : reader->namespaceDeclarations()) {
-                    if (d.prefix().isEmpty())
-                        m_defaultNsIsClient = d.namespaceUri() == QLatin1String("jabber:client");
-                }
-                const QString to = reader->attributes().value(QLatin1String("to")).toString();
-                if (!to.isEmpty() && stanza::isXmlSafe(to) && to.size() < 256)
-                    m_domain = to;
-                markStanzaBoundary();
-                handleStreamStart();
-                break;
-            }
-            if (m_stack.empty() && reader->name() == QLatin1String("stream")
-                && reader->namespaceUri() == QLatin1String(kStreamsNs)) {
-                sendStreamErrorAndClose(QStringLiteral("unsupported-stanza-type"),
-                    QStringLiteral("a stream header inside the stream"));
-                return;
-            }
-            if (static_cast<int>(m_stack.size()) + 1 > m_limits.maxDepth) {
-                sendStreamErrorAndClose(QStringLiteral("policy-violation"),
-                    QStringLiteral("XML nested deeper than %1").arg(m_limits.maxDepth));
-                return;
-            }
-            if (m_stack.empty())
-                m_stanzaElements = 0;
-            if (++m_stanzaElements > m_limits.maxStanzaElements) {
-                sendStreamErrorAndClose(QStringLiteral("policy-violation"),
-                    QStringLiteral("more than %1 elements in a stanza").arg(m_limits.maxStanzaElements));
-                return;
-            }
-            XmlElement element;
-            element.name = reader->name().toString();
-            element.ns = reader->namespaceUri().toString();
-            element.attributes = reader->attributes();
-            m_stack.push_back(std::move(element));
-            break;
-        }
-        case QXmlStreamReader::Characters:
-            if (!m_stack.empty())
-                m_stack.back().text += reader->text();
-            else
-                markStanzaBoundary(); // white space keep-alive between stanzas
-            break;
-        case QXmlStreamReader::EndElement: {
-            if (m_stack.empty()) {
-                // The client closed its stream: close ours.
-                qCDebug(lcCcsServer) << "connection" << m_id << "client closed the stream";
-                closeStream();
-                return;
-            }
-            XmlElement done = std::move(m_stack.back());
-            m_stack.pop_back();
-            if (!m_stack.empty()) {
-                m_stack.back().children.push_back(std::move(done));
-                break;
-            }
-            if (markStanzaBoundary() > m_limits.maxStanzaBytes) {
-                sendStreamErrorAndClose(QStringLiteral("policy-violation"),
-                    QStringLiteral("stanza larger than %1 bytes").arg(m_limits.maxStanzaBytes));
-                return;
-            }
-            handleStanza(done);
-            break;
-        }
-        }
+        break;
+    case ReadError::NotWellFormed:
+    case ReadError::DocumentEnded:
+        sendStreamErrorAndClose(QStringLiteral("not-well-formed"), detail);
+        break;
+    case ReadError::UnsupportedEncoding:
+        sendStreamErrorAndClose(QStringLiteral("unsupported-encoding"), detail);
+        break;
+    case ReadError::RestrictedXml:
+        sendStreamErrorAndClose(QStringLiteral("restricted-xml"), detail);
+        break;
+    case ReadError::NotAStream:
+        sendStreamErrorAndClose(QStringLiteral("invalid-namespace"), detail);
+        break;
+    case ReadError::StreamInsideStream:
+        sendStreamErrorAndClose(QStringLiteral("unsupported-stanza-type"), detail);
+        break;
+    case ReadError::TooDeep:
+        sendStreamErrorAndClose(
+            QStringLiteral("policy-violation"), QStringLiteral("XML nested deeper than %1").arg(detail));
+        break;
+    case ReadError::TooManyElements:
+        sendStreamErrorAndClose(
+            QStringLiteral("policy-violation"), QStringLiteral("more than %1 elements in a stanza").arg(detail));
+        break;
+    case ReadError::StanzaTooLarge:
+    case ReadError::MarkupTooLong:
+        sendStreamErrorAndClose(
+            QStringLiteral("policy-violation"), QStringLiteral("stanza larger than %1 bytes").arg(detail));
+        break;
     }
 }
 
-void EmulatorStream::handleStreamStart()
+void EmulatorStream::handleStanza(const XmlElement &stanza)
 {
-    sendStreamHeader();
-    if (m_phase == Phase::AwaitingStream) {
-        write(QByteArrayLiteral("<stream:features><mechanisms xmlns=\"urn:ietf:params:xml:ns:xmpp-sasl\">"
-                                "<mechanism>X-OAUTH2</mechanism><mechanism>X-GOOGLE-TOKEN</mechanism>"
-                                "<mechanism>PLAIN</mechanism></mechanisms></stream:features>"));
-        m_phase = Phase::AwaitingAuth;
-    } else {
-        write(
-            QByteArrayLiteral("<stream:features><bind xmlns=\"urn:ietf:params:xml:ns:xmpp-bind\"/>"
-                              "<session xmlns=\"urn:ietf:params:xml:ns:xmpp-session\"/></stream:features>"));
-        m_phase = Phase::AwaitingBind;
+    using Kind = xmpp::ServerHandshake::Step::Kind;
+    const xmpp::ServerHandshake::Step step = m_handshake.handle(stanza);
+    if (!step.reply.isEmpty())
+        write(step.reply);
+    switch (step.kind) {
+    case Kind::Handled:
+        break;
+    case Kind::Authenticated:
+        m_reader.restartStream();
+        qCInfo(lcCcsServer) << "connection" << m_id << "authenticated as sender" << m_handshake.senderId();
+        Q_EMIT authenticated(m_handshake.senderId());
+        break;
+    case Kind::AuthFailed:
+        Q_EMIT authenticationFailed();
+        if (step.close)
+            closeStream();
+        break;
+    case Kind::Bound:
+        m_reader.setPlainEnabled(true);
+        m_authTimer.stop();
+        Q_EMIT bound();
+        break;
+    case Kind::Message:
+        handleMessage(stanza);
+        break;
+    case Kind::StreamError:
+        sendStreamErrorAndClose(step.condition, step.text);
+        break;
     }
 }
 
 void EmulatorStream::sendStreamHeader()
 {
-    write("<?xml version='1.0'?><stream:stream from=\"" + esc(m_domain) + "\" id=\"" + m_streamId.toLatin1()
-        + "\" version=\"1.0\" xmlns=\"jabber:client\" xmlns:stream=\"http://etherx.jabber.org/streams\">");
+    if (m_headerSent)
+        return;
+    write(m_handshake.streamHeader());
     m_headerSent = true;
-}
-
-void EmulatorStream::handleStanza(const XmlElement &stanza)
-{
-    if (m_phase == Phase::AwaitingAuth) {
-        if (stanza.ns == QLatin1String(kSaslNs)) {
-            handleAuth(stanza);
-            return;
-        }
-        sendStreamErrorAndClose(QStringLiteral("not-authorized"), QStringLiteral("authenticate first"));
-        return;
-    }
-    if (stanza.ns != QLatin1String("jabber:client")) {
-        sendStreamErrorAndClose(QStringLiteral("unsupported-stanza-type"),
-            QStringLiteral("unexpected <%1> in %2").arg(stanza.name, stanza.ns));
-        return;
-    }
-    if (stanza.name == QLatin1String("iq")) {
-        handleIq(stanza);
-    } else if (stanza.name == QLatin1String("message")) {
-        if (m_phase != Phase::Bound) {
-            sendStreamErrorAndClose(
-                QStringLiteral("not-authorized"), QStringLiteral("bind a resource first"));
-            return;
-        }
-        handleMessage(stanza);
-    } else if (stanza.name == QLatin1String("presence")) {
-        // CCS has no presence; XMPP libraries send an initial one. Ignored.
-    } else {
-        sendStreamErrorAndClose(
-            QStringLiteral("unsupported-stanza-type"), QStringLiteral("unexpected <%1>").arg(stanza.name));
-    }
-}
-
-void EmulatorStream::handleAuth(const XmlElement &auth)
-{
-    auto fail = [this](const char *condition) {
-        write(
-            QByteArray("<failure xmlns=\"urn:ietf:params:xml:ns:xmpp-sasl\"><") + condition + "/></failure>");
-        Q_EMIT authenticationFailed();
-        if (++m_authAttempts >= kMaxAuthAttempts)
-            closeStream();
-    };
-    if (auth.name == QLatin1String("abort")) {
-        fail("aborted");
-        return;
-    }
-    if (auth.name != QLatin1String("auth")) {
-        sendStreamErrorAndClose(QStringLiteral("not-authorized"), QStringLiteral("expected <auth>"));
-        return;
-    }
-    const QString mechanism = auth.attribute(QLatin1String("mechanism"));
-    if (mechanism == QLatin1String("X-OAUTH2") || mechanism == QLatin1String("X-GOOGLE-TOKEN")) {
-        // Advertised as CCS did, but the emulator has no token service to check them against.
-        fail("not-authorized");
-        return;
-    }
-    if (mechanism != QLatin1String("PLAIN")) {
-        fail("invalid-mechanism");
-        return;
-    }
-    const QByteArray encoded = auth.text.trimmed().toLatin1();
-    const auto decoded = QByteArray::fromBase64Encoding(encoded, QByteArray::AbortOnBase64DecodingErrors);
-    if (encoded.isEmpty() || encoded == "=" || !decoded) {
-        fail("malformed-request");
-        return;
-    }
-    const QList<QByteArray> parts = decoded.decoded.split('\0');
-    if (parts.size() != 3) {
-        fail("malformed-request");
-        return;
-    }
-    const QString authzid = QString::fromUtf8(parts.at(0));
-    const QString authcid = QString::fromUtf8(parts.at(1));
-    const QString password = QString::fromUtf8(parts.at(2));
-    const QString senderId = m_authenticator ? m_authenticator(authcid, password) : QString();
-    if (senderId.isEmpty() || (!authzid.isEmpty() && authzid != authcid)) {
-        // Never log the password; the user name is not secret.
-        qCInfo(lcCcsServer) << "connection" << m_id << "SASL PLAIN refused for" << authcid;
-        fail("not-authorized");
-        return;
-    }
-    m_senderId = senderId;
-    m_authcid = authcid;
-    write(QByteArrayLiteral("<success xmlns=\"urn:ietf:params:xml:ns:xmpp-sasl\"/>"));
-    m_phase = Phase::AwaitingRestart;
-    restartReader();
-    qCInfo(lcCcsServer) << "connection" << m_id << "authenticated as sender" << senderId;
-    Q_EMIT authenticated(senderId);
-}
-
-void EmulatorStream::handleIq(const XmlElement &iq)
-{
-    const QString type = iq.attribute(QLatin1String("type"));
-    const QString id = iq.attribute(QLatin1String("id"));
-    const QByteArray idAttr = "\" id=\"" + esc(id) + "\"";
-    if (type == QLatin1String("result") || type == QLatin1String("error"))
-        return;
-    if (type != QLatin1String("get") && type != QLatin1String("set")) {
-        write("<iq type=\"error" + idAttr
-            + "><error type=\"modify\"><bad-request xmlns=\"urn:ietf:params:xml:ns:xmpp-stanzas\"/>"
-              "</error></iq>");
-        return;
-    }
-    const XmlElement *payload = iq.children.empty() ? nullptr : &iq.children.front();
-    if (type == QLatin1String("set") && payload && payload->name == QLatin1String("bind")
-        && payload->ns == QLatin1String(kBindNs)) {
-        if (m_phase != Phase::AwaitingBind) {
-            write("<iq type=\"error" + idAttr
-                + "><error type=\"cancel\"><not-allowed xmlns=\"urn:ietf:params:xml:ns:xmpp-stanzas\"/>"
-                  "</error></iq>");
-            return;
-        }
-        QString resource;
-        if (const XmlElement *r = payload->child(u"resource"))
-            resource = r->text.trimmed();
-        if (resource.isEmpty() || resource.size() > 256 || !stanza::isXmlSafe(resource)) {
-            resource = m_socketFree ? QStringLiteral("ccs-%1").arg(m_nextResource++)
-                                    : QStringLiteral("ccs-") + randomToken(4);
-        }
-        const QString bare
-            = m_authcid.contains(QLatin1Char('@')) ? m_authcid : m_senderId + QLatin1Char('@') + m_domain;
-        m_fullJid = bare + QLatin1Char('/') + resource;
-        write("<iq type=\"result" + idAttr + "><bind xmlns=\"urn:ietf:params:xml:ns:xmpp-bind\"><jid>"
-            + esc(m_fullJid) + "</jid></bind></iq>");
-        m_phase = Phase::Bound;
-        m_authTimer.stop();
-        Q_EMIT bound();
-        return;
-    }
-    if (m_phase != Phase::Bound) {
-        sendStreamErrorAndClose(QStringLiteral("not-authorized"), QStringLiteral("bind a resource first"));
-        return;
-    }
-    if (type == QLatin1String("set") && payload && payload->name == QLatin1String("session")
-        && payload->ns == QLatin1String(kSessionNs)) {
-        write("<iq type=\"result" + idAttr + "/>");
-        return;
-    }
-    if (type == QLatin1String("get") && payload && payload->name == QLatin1String("ping")
-        && payload->ns == QLatin1String(kPingNs)) {
-        // Client keep-alives must get an answer or the client gives up the connection.
-        write("<iq type=\"result" + idAttr + "/>");
-        return;
-    }
-    write("<iq type=\"error" + idAttr
-        + "><error type=\"cancel\"><service-unavailable xmlns=\"urn:ietf:params:xml:ns:xmpp-stanzas\"/>"
-          "</error></iq>");
 }
 
 void EmulatorStream::handleMessage(const XmlElement &message)
@@ -537,18 +249,14 @@ void EmulatorStream::sendGcm(const QByteArray &json)
 {
     if (!isOpen())
         return;
-    write(stanza::gcmMessage(QStringLiteral("e%1").arg(m_nextStanzaId++), json));
+    write(xmpp::writer::gcmMessage(QStringLiteral("e%1").arg(m_nextStanzaId++), json));
 }
 
 void EmulatorStream::sendDrainingControl(const QByteArray &json)
 {
     if (!isOpen())
         return;
-    // Text content: only & < > need escaping (quotes stay as the guide shows them).
-    QByteArray text = json;
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
-    write("<message>\n  <data:gcm xmlns:data=\"google:mobile:data\">\n  " + text
-        + "\n  </data:gcm>\n</message>");
+    write(xmpp::writer::drainingControl(json));
 }
 
 void EmulatorStream::sendStanzaError(
@@ -556,7 +264,7 @@ void EmulatorStream::sendStanzaError(
 {
     if (!isOpen())
         return;
-    write(stanza::gcmStanzaError(stanzaId, m_fullJid, originalJson, text));
+    write(xmpp::writer::gcmStanzaError(stanzaId, m_handshake.fullJid(), originalJson, text));
 }
 
 void EmulatorStream::sendStreamErrorAndClose(const QString &condition, const QString &text)
@@ -564,14 +272,8 @@ void EmulatorStream::sendStreamErrorAndClose(const QString &condition, const QSt
     if (!isOpen())
         return;
     qCInfo(lcCcsServer) << "connection" << m_id << "stream error" << condition << text;
-    if (!m_headerSent)
-        sendStreamHeader();
-    QByteArray xml
-        = "<stream:error><" + condition.toLatin1() + " xmlns=\"urn:ietf:params:xml:ns:xmpp-streams\"/>";
-    if (!text.isEmpty())
-        xml += "<text xmlns=\"urn:ietf:params:xml:ns:xmpp-streams\">" + esc(text) + "</text>";
-    xml += "</stream:error>";
-    write(xml);
+    sendStreamHeader();
+    write(xmpp::writer::streamError(condition, text));
     Q_EMIT streamErrorSent(condition);
     closeStream();
 }
@@ -580,10 +282,9 @@ void EmulatorStream::closeStream()
 {
     if (!isOpen())
         return;
-    if (!m_headerSent)
-        sendStreamHeader();
-    write(QByteArrayLiteral("</stream:stream>"));
-    m_phase = Phase::Closing;
+    sendStreamHeader();
+    write(xmpp::writer::streamClose());
+    m_closing = true;
     if (m_socketFree) {
         finishClose(); // nothing to wait for
         return;
@@ -595,9 +296,9 @@ void EmulatorStream::closeStream()
 
 void EmulatorStream::abort()
 {
-    if (m_phase == Phase::Closed)
+    if (m_closed)
         return;
-    m_phase = Phase::Closing;
+    m_closing = true;
     if (m_socket) {
         // What was already answered reaches the client; the cut comes after it.
         m_socket->flush();
@@ -622,7 +323,7 @@ void EmulatorStream::finishClose()
     if (m_closedEmitted)
         return;
     m_closedEmitted = true;
-    m_phase = Phase::Closed;
+    m_closing = m_closed = true;
     m_closeTimer.stop();
     m_authTimer.stop();
     qCDebug(lcCcsServer) << "connection" << m_id << "closed";

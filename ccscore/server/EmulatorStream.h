@@ -1,6 +1,7 @@
 #pragma once
 
-#include "protocol/Utf8Validator.h"
+#include "xmpp/ServerHandshake.h"
+#include "xmpp/StanzaReader.h"
 
 // Internal to ccscore/server: one client's XMPP stream on the emulator.
 
@@ -11,8 +12,6 @@
 #include <QPointer>
 #include <QSslSocket>
 #include <QTimer>
-#include <QXmlStreamAttributes>
-#include <QXmlStreamReader>
 
 #include <deque>
 #include <functional>
@@ -23,20 +22,7 @@ Q_DECLARE_LOGGING_CATEGORY(lcCcsServer)
 
 namespace ccs::emulator {
 
-// A top-level stanza as read from the stream: enough of a tree for CCS.
-struct XmlElement {
-    QString name;
-    QString ns;
-    QXmlStreamAttributes attributes;
-    QString text;
-    std::vector<XmlElement> children;
-
-    const XmlElement *child(QStringView childName, QStringView childNs = {}) const;
-    QString attribute(QLatin1StringView attributeName) const
-    {
-        return attributes.value(attributeName).toString();
-    }
-};
+using XmlElement = xmpp::XmlElement;
 
 struct StreamLimits {
     qint64 maxStanzaBytes = 1 << 20; // in bytes read, checked while the stanza still arrives too
@@ -51,29 +37,24 @@ struct StreamLimits {
     qint64 maxUnsentBytes = 4 << 20;
 };
 
-// Speaks the XMPP side of CCS on one TLS socket: stream header, features,
-// SASL PLAIN, restart, bind, session, iq answers, stream errors. Hands the
+// Speaks the XMPP side of CCS on one TLS socket: reads with the shared
+// xmpp::StanzaReader, leaves stream header, features, SASL PLAIN, restart,
+// bind, session and iq answers to xmpp::ServerHandshake, and writes stream
+// errors and <gcm> traffic with xmpp::writer. Hands the
 // <gcm> payload of each <message> to the server, which answers through
 // sendGcm() or sendStanzaError(). Never trusts the peer: any malformed XML,
 // oversize or too-deep stanza ends the stream with a stream error.
-class EmulatorStream : public QObject
+class EmulatorStream : public QObject, private xmpp::StanzaReader::Handler
 {
     Q_OBJECT
 public:
     // Returns the sender ID for valid credentials, an empty string otherwise.
-    using Authenticator = std::function<QString(const QString &authcid, const QString &password)>;
+    using Authenticator = xmpp::ServerHandshake::Authenticator;
     // Receives every byte the stream writes, in the socket-free mode.
     using Output = std::function<void(const QByteArray &bytes)>;
 
-    enum class Phase {
-        AwaitingStream, // TLS up, waiting for <stream:stream>
-        AwaitingAuth, // features with mechanisms sent
-        AwaitingRestart, // <success/> sent, waiting for the new stream header
-        AwaitingBind, // features with bind sent
-        Bound, // CCS traffic allowed
-        Closing, // </stream:stream> sent
-        Closed,
-    };
+    // xmpp::ServerHandshake::Phase's five, then Closing (</stream:stream> sent) and Closed.
+    enum class Phase { AwaitingStream, AwaitingAuth, AwaitingRestart, AwaitingBind, Bound, Closing, Closed };
 
     EmulatorStream(int id, QSslSocket *socket, StreamLimits limits, Authenticator authenticator,
         QObject *parent = nullptr);
@@ -91,11 +72,11 @@ public:
     void feed(QByteArrayView bytes);
 
     int id() const { return m_id; }
-    Phase phase() const { return m_phase; }
-    bool isBound() const { return m_phase == Phase::Bound; }
-    bool isOpen() const { return m_phase != Phase::Closing && m_phase != Phase::Closed; }
-    QString senderId() const { return m_senderId; }
-    QString fullJid() const { return m_fullJid; }
+    Phase phase() const;
+    bool isBound() const { return phase() == Phase::Bound; }
+    bool isOpen() const { return !m_closing; }
+    QString senderId() const { return m_handshake.senderId(); }
+    QString fullJid() const { return m_handshake.fullJid(); }
     qint64 unsentBytes() const; // written, not yet sent to the peer
 
     // <message id=".."><gcm xmlns="google:mobile:data">JSON</gcm></message>
@@ -122,14 +103,14 @@ Q_SIGNALS:
 
 private:
     void onReadyRead();
-    void feedValid(QByteArrayView bytes);
-    void processTokens();
-    qint64 markStanzaBoundary();
-    void restartReader();
-    void handleStreamStart();
+    // StanzaReader::Handler
+    void streamOpened(const xmpp::StreamHeader &header) override;
+    void stanzaRead(XmlElement &&stanza, bool oversized) override;
+    bool plainGcmRead(const QString &id, const QString &json) override;
+    void streamClosed() override;
+    void readFailed(xmpp::ReadError error, const QString &detail) override;
+    bool keepReading() const override { return isOpen(); }
     void handleStanza(const XmlElement &stanza);
-    void handleAuth(const XmlElement &auth);
-    void handleIq(const XmlElement &iq);
     void handleMessage(const XmlElement &message);
     void sendStreamHeader();
     void write(const QByteArray &xml);
@@ -138,39 +119,16 @@ private:
     int m_id;
     QPointer<QSslSocket> m_socket;
     StreamLimits m_limits;
-    Authenticator m_authenticator;
-    Phase m_phase = Phase::AwaitingStream;
-    std::unique_ptr<QXmlStreamReader> m_reader;
-    std::vector<XmlElement> m_stack; // open elements below the stream root
-    // Bytes given to the current reader from where the current (or next)
-    // stanza began: the limit counts these, so a stanza, or a start tag, that
-    // never ends cannot grow without bound however the reader buffers it.
-    QByteArray m_pending;
-    qsizetype m_pendingHead = 0; // m_pending[0, head) is before the stanza start
-    qint64 m_pendingHeadUnits = 0; // reader characterOffset() of m_pendingHead
-    int m_stanzaElements = 0; // elements in the stanza being read
-    // The fast path (stanza::readPlainGcmMessage): after bind, while the reader
-    // has nothing buffered (m_pending empty), plain <message> stanzas are read
-    // without it, as the client's own reader does. The start of one that a read
-    // cut off waits here for the rest.
-    QByteArray m_plainPending;
-    bool m_defaultNsIsClient = false; // the stream element declared xmlns='jabber:client'
-    bool plainReady() const;
+    xmpp::ServerHandshake m_handshake;
+    xmpp::StanzaReader m_reader;
+    bool m_closing = false; // Closing or Closed
+    bool m_closed = false;
     bool m_reading = false; // in onReadyRead: no re-entry
-    // Incremental UTF-8 check (RFC 3629): a sequence may be split across reads.
-    Utf8Validator m_utf8;
     Output m_output; // socket-free mode
     bool m_socketFree = false;
     bool m_headerSent = false;
     bool m_closedEmitted = false;
-    int m_authAttempts = 0;
-    QString m_domain = QStringLiteral("gcm.googleapis.com");
-    QString m_senderId;
-    QString m_authcid;
-    QString m_fullJid;
-    QString m_streamId;
     quint64 m_nextStanzaId = 1;
-    quint64 m_nextResource = 1; // socket-free mode: deterministic resources
     QTimer m_closeTimer;
     QTimer m_authTimer;
 };

@@ -2,7 +2,7 @@
 // Utf8Validator (well-formed UTF-8, split anywhere) and XmlSizeGuard (long runs
 // are cut without breaking the XML; over-long markup is refused).
 
-#include "client/XmlSizeGuard.h"
+#include "xmpp/XmlSizeGuard.h"
 #include "protocol/Utf8Validator.h"
 
 #include <QRandomGenerator>
