@@ -23,6 +23,7 @@
 #include <QTimer>
 
 #include <algorithm>
+#include <ctime>
 #include <atomic>
 #include <vector>
 
@@ -115,6 +116,14 @@ double percentile(std::vector<double> v, double p)
     return v[i];
 }
 
+// CPU time of the calling thread, in ms.
+qint64 threadCpuMs()
+{
+    timespec ts {};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return qint64(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
 QString loadAverage()
 {
     QFile f(QStringLiteral("/proc/loadavg"));
@@ -183,6 +192,13 @@ int main(int argc, char *argv[])
     });
     probeClock.start();
     probe.start();
+    // The machine's own noise first: the same probe, attached, with no traffic.
+    measuring = true;
+    QTimer::singleShot(2000, &app, &QCoreApplication::quit);
+    app.exec();
+    measuring = false;
+    std::vector<double> baseline;
+    baseline.swap(gaps);
     QMetaObject::invokeMethod(&feeder, [&feeder] { feeder.run(true); });
     // One second of warm-up, then the measured seconds.
     QTimer::singleShot(1000, [&] {
@@ -192,9 +208,12 @@ int main(int argc, char *argv[])
     const qint64 receivedBefore = console.client()->eventsReceived();
     QElapsedTimer run;
     run.start();
+    qint64 cpuAtStart = 0;
+    QTimer::singleShot(1000, [&] { cpuAtStart = threadCpuMs(); });
     QTimer::singleShot((seconds + 1) * 1000, &app, &QCoreApplication::quit);
     app.exec();
     measuring = false;
+    const double consoleCpu = double(threadCpuMs() - cpuAtStart) / (10.0 * seconds);
     const double elapsedS = double(run.elapsed()) / 1000.0;
     QMetaObject::invokeMethod(&feeder, [&feeder] { feeder.run(false); }, Qt::BlockingQueuedConnection);
     const qint64 generated = feeder.generated;
@@ -218,10 +237,14 @@ int main(int argc, char *argv[])
         << en.toString(generated - receivedAtStop) << ") |\n"
         << "| received after draining | " << en.toString(received) << " |\n"
         << "| slow-reader cut-offs | " << feeder.cutOffs << " |\n"
+        << "| the console's thread CPU | " << en.toString(consoleCpu, 'f', 0) << "% of a core |\n"
         << "| event-loop gap p50 | " << en.toString(percentile(gaps, 50), 'f', 2) << " ms |\n"
         << "| event-loop gap p99 | " << en.toString(percentile(gaps, 99), 'f', 2) << " ms |\n"
         << "| event-loop gap max | " << en.toString(percentile(gaps, 100), 'f', 2) << " ms |\n"
         << "| probe samples | " << en.toString(qint64(gaps.size())) << " |\n"
+        << "| idle baseline (attached, no traffic, 2 s) gap p50 / p99 / max | "
+        << en.toString(percentile(baseline, 50), 'f', 2) << " / " << en.toString(percentile(baseline, 99), 'f', 2)
+        << " / " << en.toString(percentile(baseline, 100), 'f', 2) << " ms |\n"
         << "| traffic rows kept (cap " << en.toString(ui::ConsoleTrafficModel::kMaxRows) << " + 10%) | "
         << en.toString(rows) << " |\n"
         << "| load average (1/5/15 min) | " << loadAverage() << " |\n";

@@ -349,13 +349,13 @@ QVariant ConsoleConnectionModel::headerData(int section, Qt::Orientation orienta
     case StateColumn:
         return tr("State");
     case DownstreamColumn:
-        return tr("Down / answered");
+        return tr("Down / answ.");
     case PendingColumn:
         return tr("Pending");
     case UpstreamColumn:
         return tr("Up / ACKed");
     case AckLatencyColumn:
-        return tr("ACK latency");
+        return tr("ACK avg");
     }
     return {};
 }
@@ -369,6 +369,10 @@ QVariant ConsoleConnectionModel::data(const QModelIndex &index, int role) const
         return r.closed ? QVariant(quiet()) : QVariant();
     if (role == Qt::ToolTipRole && index.column() == StateColumn)
         return r.sender.isEmpty() ? r.state : tr("%1, sender %2").arg(r.state, r.sender);
+    if (role == Qt::ToolTipRole && index.column() == AckLatencyColumn && r.latencyCount > 0)
+        return tr("The app server's ACK latency: last %1, average %2 over %3 ACKs")
+            .arg(formatLatency(r.lastLatency), formatLatency(r.latencySum / r.latencyCount))
+            .arg(r.latencyCount);
     if (role == Qt::TextAlignmentRole && index.column() != StateColumn)
         return int(Qt::AlignRight | Qt::AlignVCenter);
     if (role != Qt::DisplayRole)
@@ -385,9 +389,7 @@ QVariant ConsoleConnectionModel::data(const QModelIndex &index, int role) const
     case UpstreamColumn:
         return QStringLiteral("%1 / %2").arg(formatCount(r.upstream), formatCount(r.acked));
     case AckLatencyColumn:
-        return r.latencyCount > 0
-            ? tr("%1 (avg %2)").arg(formatLatency(r.lastLatency), formatLatency(r.latencySum / r.latencyCount))
-            : QString();
+        return r.latencyCount > 0 ? formatLatency(r.latencySum / r.latencyCount) : QString();
     }
     return {};
 }

@@ -1,6 +1,7 @@
 #include "EmulatorConsole.h"
 
 #include "ConsoleModels.h"
+#include "common/ElideMiddleDelegate.h"
 #include "common/FollowingTableView.h"
 #include "common/Format.h"
 #include "common/UiLog.h"
@@ -227,35 +228,43 @@ void EmulatorConsole::buildUi()
     m_connectionView->setModel(m_connections);
     denseTable(m_connectionView, fontMetrics());
     m_connectionView->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
-    m_connectionView->horizontalHeader()->setStretchLastSection(true);
+    m_connectionView->horizontalHeader()->setSectionResizeMode(
+        ConsoleConnectionModel::StateColumn, QHeaderView::Stretch);
+    m_connectionView->setItemDelegateForColumn(
+        ConsoleConnectionModel::StateColumn, new ElideMiddleDelegate(m_connectionView));
     m_connectionView->setToolTip(tr("Pick a connection to see only its traffic; Esc shows all again"));
     connectionsLayout->addWidget(m_connectionView, 1);
     auto trafficBox = new QWidget(top);
     auto trafficLayout = new QVBoxLayout(trafficBox);
     trafficLayout->setContentsMargins(0, 0, 0, 0);
     trafficLayout->addWidget(heading(tr("Traffic, both directions"), trafficBox));
-    m_trafficFilter->setSourceModel(m_traffic);
     m_trafficView = new FollowingTableView(trafficBox);
     m_trafficView->setObjectName(QStringLiteral("consoleTraffic"));
     m_trafficView->setAccessibleName(tr("Traffic on the app-server connections"));
-    m_trafficView->setModel(m_trafficFilter);
+    m_trafficView->setModel(m_traffic);
     denseTable(m_trafficView, fontMetrics());
     const int digit = fontMetrics().horizontalAdvance(QLatin1Char('0'));
     auto *th = m_trafficView->horizontalHeader();
     th->setSectionResizeMode(QHeaderView::Interactive);
-    th->resizeSection(ConsoleTrafficModel::TimeColumn, digit * 10);
+    th->resizeSection(ConsoleTrafficModel::TimeColumn, digit * 8);
     th->resizeSection(ConsoleTrafficModel::ConnectionColumn, digit * 6);
     th->resizeSection(ConsoleTrafficModel::DirectionColumn, fontMetrics().horizontalAdvance(tr("↑ downstream")) + 16);
-    th->resizeSection(ConsoleTrafficModel::MessageIdColumn, digit * 18);
-    th->resizeSection(ConsoleTrafficModel::DeviceColumn, digit * 18);
-    th->resizeSection(ConsoleTrafficModel::AnswerColumn, digit * 22);
+    th->resizeSection(ConsoleTrafficModel::MessageIdColumn, digit * 14);
+    th->resizeSection(ConsoleTrafficModel::DeviceColumn, digit * 17);
+    th->resizeSection(ConsoleTrafficModel::AnswerColumn, fontMetrics().horizontalAdvance(
+                                                             QStringLiteral("NACK INTERNAL_SERVER_ERROR")) + 8);
+    // Generated ids and tokens differ at their end.
+    m_trafficView->setItemDelegateForColumn(
+        ConsoleTrafficModel::MessageIdColumn, new ElideMiddleDelegate(m_trafficView));
+    m_trafficView->setItemDelegateForColumn(
+        ConsoleTrafficModel::DeviceColumn, new ElideMiddleDelegate(m_trafficView));
     th->setStretchLastSection(true);
     trafficLayout->addWidget(m_trafficView, 1);
     top->addWidget(connectionsBox);
     top->addWidget(trafficBox);
     top->setStretchFactor(0, 2);
     top->setStretchFactor(1, 5);
-    top->setSizes({380, 800});
+    top->setSizes({440, 760});
 
     // Devices | faults | conformance
     m_tabs = new QTabWidget(this);
@@ -287,7 +296,8 @@ void EmulatorConsole::buildUi()
     m_topics = new QLineEdit(devicesPage);
     m_topics->setObjectName(QStringLiteral("consoleTopics"));
     m_topics->setAccessibleName(tr("Topics the selected device subscribes to"));
-    m_topics->setPlaceholderText(tr("topics, e.g. news, sport"));
+    m_topics->setPlaceholderText(tr("topics: news, sport"));
+    m_topics->setMinimumWidth(fontMetrics().horizontalAdvance(QStringLiteral("topics: news, sport")) + 24);
     m_topics->setToolTip(tr("Topics the selected device subscribes to; Enter applies"));
     deviceButtons->addWidget(m_upstream);
     deviceButtons->addWidget(m_wake);
@@ -371,7 +381,7 @@ void EmulatorConsole::buildUi()
     split->addWidget(m_tabs);
     split->setStretchFactor(0, 3);
     split->setStretchFactor(1, 2);
-    split->setSizes({440, 260});
+    split->setSizes({500, 240});
     layout->addWidget(split, 1);
 
     connect(m_attach, &QPushButton::clicked, this, &EmulatorConsole::onAttachClicked);
@@ -550,7 +560,17 @@ void EmulatorConsole::updateStatus()
 
 void EmulatorConsole::filterConnection(int connection)
 {
+    // Without a filter the view reads the model itself: the proxy's mapping
+    // would be kept up to date for every batch for nothing.
     static_cast<ConnectionFilter *>(m_trafficFilter)->setConnection(connection);
+    QAbstractItemModel *wanted
+        = connection == 0 ? static_cast<QAbstractItemModel *>(m_traffic) : m_trafficFilter;
+    if (m_trafficView->model() == wanted)
+        return;
+    m_trafficFilter->setSourceModel(connection == 0 ? nullptr : m_traffic);
+    const QByteArray header = m_trafficView->horizontalHeader()->saveState();
+    m_trafficView->setModel(wanted);
+    m_trafficView->horizontalHeader()->restoreState(header);
 }
 
 QString EmulatorConsole::selectedToken() const
@@ -682,21 +702,38 @@ void EmulatorConsole::applyTopics()
     const QStringList wanted
         = m_topics->text().split(QRegularExpression(QStringLiteral("[,\\s]+")), Qt::SkipEmptyParts);
     const QString base = QStringLiteral("devices/%1/topics").arg(QString::fromLatin1(QUrl::toPercentEncoding(token)));
-    auto done = [this](const AdminClient::Reply &r) {
-        if (!r.ok())
-            showNotice(r.error);
-        if (!m_deviceRefresh.isActive())
-            m_deviceRefresh.start();
+    // One request after another, so the device subscribes in the order given.
+    struct Step {
+        QByteArray verb;
+        QString path;
+        QJsonObject body;
     };
+    auto steps = std::make_shared<QList<Step>>();
     for (const QString &t : wanted) {
         if (!current.contains(t))
-            m_client->send("POST", base, QJsonObject {{QStringLiteral("topic"), t}}, this, done);
+            steps->append({"POST", base, QJsonObject {{QStringLiteral("topic"), t}}});
     }
     for (const QString &t : current) {
         if (!wanted.contains(t))
-            m_client->send("DELETE", base + QLatin1Char('/') + QString::fromLatin1(QUrl::toPercentEncoding(t)), {},
-                this, done);
+            steps->append({"DELETE", base + QLatin1Char('/') + QString::fromLatin1(QUrl::toPercentEncoding(t)), {}});
     }
+    // The pending reply's callback holds the chain; the chain holds itself only weakly.
+    auto next = std::make_shared<std::function<void()>>();
+    std::weak_ptr<std::function<void()>> weak = next;
+    *next = [this, steps, weak] {
+        if (steps->isEmpty()) {
+            refreshDevices();
+            return;
+        }
+        const Step step = steps->takeFirst();
+        m_client->send(step.verb, step.path, step.body, this,
+            [this, chain = weak.lock()](const AdminClient::Reply &r) {
+                if (!r.ok())
+                    showNotice(r.error);
+                (*chain)();
+            });
+    };
+    (*next)();
 }
 
 void EmulatorConsole::loadFaults(const QJsonObject &f)

@@ -37,13 +37,13 @@ class FollowingTableView;
 // never in a settings file), it follows the admin event stream and shows each
 // app-server connection and its traffic live in both directions, drives the
 // devices and the faults through the admin API, and fills in the conformance
-// scorecard as rules settle. Events reach the models in batches (a 50 ms
+// scorecard as rules settle. Events reach the models in batches (a 20 ms
 // timer); the traffic list keeps the newest ConsoleTrafficModel::kMaxRows.
 class EmulatorConsole : public QWidget
 {
     Q_OBJECT
 public:
-    static constexpr int kBatchIntervalMs = 50;
+    static constexpr int kBatchIntervalMs = 20;
 
     explicit EmulatorConsole(storage::SecretStore *secrets, QWidget *parent = nullptr);
     ~EmulatorConsole() override;
