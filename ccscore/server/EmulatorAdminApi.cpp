@@ -558,8 +558,9 @@ QHttpServerResponse EmulatorAdminApi::Private::handle(
 void EmulatorAdminApi::Private::acceptEventStream(std::unique_ptr<QWebSocket> socket)
 {
     const QUrl url = socket->requestUrl();
-    auto refuse = [&socket](const QString &why) {
+    auto refuse = [this, &socket](const QString &why) {
         QWebSocket *raw = socket.release();
+        raw->setParent(&events); // gone with the API at the latest
         raw->sendTextMessage(QString::fromUtf8(QJsonDocument(QJsonObject {{QStringLiteral("type"),
                                                                              QStringLiteral("error")},
                                                                 {QStringLiteral("error"), why}})

@@ -244,6 +244,7 @@ void EmulatorEventStream::addClient(
                 .toJson(QJsonDocument::Compact)));
         socket->close(QWebSocketProtocol::CloseCodeTooMuchData, QStringLiteral("too many clients"));
         QWebSocket *raw = socket.release();
+        raw->setParent(this); // gone with the stream at the latest
         connect(raw, &QWebSocket::disconnected, raw, &QObject::deleteLater);
         QTimer::singleShot(5000, raw, &QObject::deleteLater);
         return;
@@ -295,6 +296,7 @@ void EmulatorEventStream::removeClient(Client *client)
         if (it->get() == client) {
             QWebSocket *socket = (*it)->socket.release();
             socket->disconnect(this);
+            socket->setParent(this);
             socket->deleteLater();
             m_clients.erase(it);
             return;

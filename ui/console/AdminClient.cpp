@@ -64,9 +64,7 @@ void AdminClient::send(
         if (done)
             done(r);
     });
-    // A context destroyed first: the reply is abandoned, not delivered.
-    if (context && context != this)
-        connect(context, &QObject::destroyed, reply, &QNetworkReply::abort);
+    // A context destroyed first: nothing is delivered; the manager still owns the reply.
 }
 
 void AdminClient::attach(const QUrl &baseUrl, const QString &token)
