@@ -1,10 +1,13 @@
 #include "ccscore/Version.h"
 #include "common/ColorScheme.h"
+#include "console/EmulatorConsole.h"
 #include "mainwindow/MainWindow.h"
 #include "mainwindow/ScreenshotRunner.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QFile>
+#include <QUrl>
 #include <QTextStream>
 
 namespace {
@@ -42,7 +45,15 @@ int main(int argc, char *argv[])
     const QCommandLineOption tab(QStringLiteral("tab"),
         QStringLiteral("The tab --screenshot shows: outbox (default), inbox, timeline, traffic or history."),
         QStringLiteral("TAB"), QStringLiteral("outbox"));
-    parser.addOptions({help, version, screenshot, tab, colorScheme, size});
+    const QCommandLineOption attach(QStringLiteral("attach"),
+        QStringLiteral("Open the emulator console attached to the ccs-emulator whose admin API is at URL "
+                       "(e.g. http://127.0.0.1:5237), with the token of --admin-token-file."),
+        QStringLiteral("URL"));
+    const QCommandLineOption tokenFile(QStringLiteral("admin-token-file"),
+        QStringLiteral("File whose first line is the admin token for --attach (default: "
+                       "$CCS_EMULATOR_ADMIN_TOKEN_FILE). The token is not stored."),
+        QStringLiteral("FILE"));
+    parser.addOptions({help, version, screenshot, tab, colorScheme, size, attach, tokenFile});
     // Qt's own options (-platform, -style, ...) are taken out of argv by
     // QApplication; the rest is ours.
     const QStringList tabs {QStringLiteral("outbox"), QStringLiteral("inbox"), QStringLiteral("timeline"),
@@ -94,6 +105,15 @@ int main(int argc, char *argv[])
         const QStringList wh = parser.value(size).split(QLatin1Char('x'));
         if (parser.isSet(size) && (wh.size() != 2 || wh[0].toInt() <= 0 || wh[1].toInt() <= 0))
             return usageError(QStringLiteral("--size wants WIDTHxHEIGHT, e.g. 1440x900"));
+        if (parser.isSet(tokenFile) && !parser.isSet(attach))
+            return usageError(QStringLiteral("--admin-token-file goes with --attach"));
+        if (parser.isSet(attach)) {
+            const QUrl url(parser.value(attach));
+            if (!url.isValid() || url.host().isEmpty()
+                || (url.scheme() != QLatin1String("http") && url.scheme() != QLatin1String("https")))
+                return usageError(
+                    QStringLiteral("--attach wants the admin API's URL, e.g. http://127.0.0.1:5237"));
+        }
     }
 
     QApplication::setHighDpiScaleFactorRoundingPolicy(Qt::HighDpiScaleFactorRoundingPolicy::PassThrough);
@@ -132,5 +152,19 @@ int main(int argc, char *argv[])
 
     ccs::ui::MainWindow window;
     window.show();
+    if (parser.isSet(attach)) {
+        // The token from a file (never from the command line, where ps shows it); not stored.
+        const QString path = parser.isSet(tokenFile) ? parser.value(tokenFile)
+                                                     : qEnvironmentVariable("CCS_EMULATOR_ADMIN_TOKEN_FILE");
+        QFile file(path);
+        if (path.isEmpty() || !file.open(QIODevice::ReadOnly))
+            return usageError(path.isEmpty()
+                    ? QStringLiteral("--attach needs --admin-token-file")
+                    : QStringLiteral("cannot read the admin token file %1: %2").arg(path, file.errorString()));
+        const QString token = QString::fromUtf8(file.readLine(4096)).trimmed();
+        ccs::ui::EmulatorConsole *console = window.emulatorConsole();
+        console->show();
+        console->attachRemote(QUrl(parser.value(attach)), token, false);
+    }
     return app.exec();
 }

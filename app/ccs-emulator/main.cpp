@@ -565,7 +565,10 @@ int main(int argc, char *argv[])
     runClock.start();
     if (grading) {
         grader = std::make_unique<ConformanceGrader>(&server, scenario);
-        server.setObserver(grader.get());
+        if (admin)
+            admin->setConformanceGrader(grader.get()); // behind the admin API's event stream
+        else
+            server.setObserver(grader.get());
         QObject::connect(grader.get(), &ConformanceGrader::ruleSettled, &app,
             [](const QString &rule, const QString &status, const QString &summary) {
                 QTextStream(stdout) << "[conformance] " << status.toUpper().replace(u'_', u' ') << ' ' << rule

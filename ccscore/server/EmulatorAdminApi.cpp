@@ -1,15 +1,22 @@
 #include "EmulatorAdminApi.h"
 
+#include "EmulatorEventStream.h"
 #include "EmulatorServer.h"
 #include "EmulatorStream.h"
+#include "conformance/ConformanceGrader.h"
+#include "conformance/ConformanceReport.h"
 #include "protocol/ConstantTime.h"
 #include "protocol/JsonCodec.h"
 
 #include <QHttpServer>
 #include <QHttpServerRequest>
 #include <QHttpServerResponse>
+#include <QJsonDocument>
 #include <QPointer>
+#include <QTimer>
 #include <QRandomGenerator>
+#include <QUrlQuery>
+#include <QWebSocket>
 
 #include <cmath>
 
@@ -230,17 +237,24 @@ class EmulatorAdminApi::Private
 {
 public:
     QPointer<EmulatorServer> server;
+    QPointer<ConformanceGrader> grader;
+    EmulatorEventStream events;
     QHttpServer http;
     QString token;
     bool tokenGiven = false;
     quint16 port = 0;
     QHostAddress address = QHostAddress::LocalHost;
 
-    bool authorized(const QHttpServerRequest &request) const
+    bool authorized(const QByteArray &authorization) const
     {
         const QByteArray expected = "Bearer " + token.toLatin1();
-        return constantTimeEquals(request.value("Authorization"), expected);
+        return constantTimeEquals(authorization, expected);
     }
+    bool authorized(const QHttpServerRequest &request) const
+    {
+        return authorized(request.value("Authorization"));
+    }
+    void acceptEventStream(std::unique_ptr<QWebSocket> socket);
     QHttpServerResponse handle(const QStringList &path, const QHttpServerRequest &request);
     QHttpServerResponse dispatch(const QStringList &path, const QHttpServerRequest &request)
     {
@@ -376,6 +390,24 @@ QHttpServerResponse EmulatorAdminApi::Private::handle(
                     return QHttpServerResponse(toJson(dev));
             }
         }
+        if (path.size() == 3 && path.at(2) == QLatin1String("unregister")) {
+            // The app was uninstalled: the token stays known, messages to it get DEVICE_UNREGISTERED.
+            if (method != Method::Post)
+                return notAllowed();
+            for (const DeviceStatus &dev : server->devices()) {
+                if (dev.spec.token != token)
+                    continue;
+                DeviceSpec spec = dev.spec;
+                spec.kind = DeviceKind::Unregistered;
+                server->removeDevice(token);
+                server->addDevice(spec);
+                break;
+            }
+            for (const DeviceStatus &dev : server->devices()) {
+                if (dev.spec.token == token)
+                    return QHttpServerResponse(toJson(dev));
+            }
+        }
         if (path.size() == 3 && path.at(2) == QLatin1String("online")) {
             if (method != Method::Post)
                 return notAllowed();
@@ -498,6 +530,14 @@ QHttpServerResponse EmulatorAdminApi::Private::handle(
         return QHttpServerResponse(QJsonObject {{QStringLiteral("downstream"), down},
             {QStringLiteral("upstream"), up}, {QStringLiteral("counters"), toJson(server->counters())}});
     }
+    if (first == QLatin1String("conformance") && path.size() == 1) {
+        if (method != Method::Get)
+            return notAllowed();
+        if (!grader)
+            return errorResponse(Status::NotFound, QStringLiteral("the emulator runs without --conformance"));
+        return QHttpServerResponse(QByteArrayLiteral("application/json"),
+            conformance::jsonReport(*grader, double(server->elapsedMs()) / 1000.0));
+    }
     if (first == QLatin1String("counters") && path.size() == 1) {
         if (method != Method::Get)
             return notAllowed();
@@ -506,17 +546,86 @@ QHttpServerResponse EmulatorAdminApi::Private::handle(
     return errorResponse(Status::NotFound, QStringLiteral("no such endpoint"));
 }
 
+void EmulatorAdminApi::Private::acceptEventStream(std::unique_ptr<QWebSocket> socket)
+{
+    const QUrl url = socket->requestUrl();
+    auto refuse = [this, &socket](const QString &why) {
+        QWebSocket *raw = socket.release();
+        raw->setParent(&events); // gone with the API at the latest
+        raw->sendTextMessage(QString::fromUtf8(QJsonDocument(QJsonObject {{QStringLiteral("type"),
+                                                                             QStringLiteral("error")},
+                                                                {QStringLiteral("error"), why}})
+                                                   .toJson(QJsonDocument::Compact)));
+        raw->close(QWebSocketProtocol::CloseCodePolicyViolated, why);
+        QObject::connect(raw, &QWebSocket::disconnected, raw, &QObject::deleteLater);
+        QTimer::singleShot(5000, raw, &QObject::deleteLater);
+    };
+    // The handshake's Authorization header, compared in constant time; never logged.
+    if (!authorized(socket->request().rawHeader("Authorization")))
+        return refuse(QStringLiteral("missing or wrong bearer token"));
+    if (url.path() != QLatin1String("/api/v1/events"))
+        return refuse(QStringLiteral("no such endpoint"));
+    if (!server)
+        return refuse(QStringLiteral("the emulator is gone"));
+    const QUrlQuery query(url);
+    quint64 from = 0;
+    if (query.hasQueryItem(QStringLiteral("from"))) {
+        bool ok = false;
+        from = query.queryItemValue(QStringLiteral("from")).toULongLong(&ok);
+        if (!ok)
+            return refuse(QStringLiteral("\"from\" must be an event sequence number"));
+    }
+    QSet<int> connections;
+    if (query.hasQueryItem(QStringLiteral("connection"))) {
+        const QStringList ids = query.queryItemValue(QStringLiteral("connection")).split(QLatin1Char(','));
+        for (const QString &id : ids) {
+            bool ok = false;
+            const int n = id.toInt(&ok);
+            if (!ok || n <= 0)
+                return refuse(QStringLiteral("\"connection\" must be connection ids separated by commas"));
+            connections.insert(n);
+        }
+    }
+    events.addClient(std::move(socket), from, connections);
+}
+
 EmulatorAdminApi::EmulatorAdminApi(EmulatorServer *server, QObject *parent)
     : QObject(parent)
     , d(std::make_unique<Private>())
 {
     d->server = server;
+    if (server)
+        server->setObserver(&d->events);
+    connect(&d->http, &QAbstractHttpServer::newWebSocketConnection, this, [this] {
+        while (d->http.hasPendingWebSocketConnections())
+            d->acceptEventStream(d->http.nextPendingWebSocketConnection());
+    });
     QByteArray raw(32, Qt::Uninitialized);
     for (char &c : raw)
         c = static_cast<char>(QRandomGenerator::system()->bounded(256));
     d->token
         = QString::fromLatin1(raw.toBase64(QByteArray::Base64UrlEncoding | QByteArray::OmitTrailingEquals));
 
+    // The event stream. Qt HttpServer 6.4 runs the route of an upgrade request
+    // and hands the socket to its WebSocket server when the route matched: so
+    // this route answers only what is not an authorized WebSocket handshake
+    // (401 without the token, 426 for plain HTTP), and writes nothing otherwise.
+    d->http.route(QStringLiteral("/api/v1/events"),
+        [this](const QHttpServerRequest &request, QHttpServerResponder &&responder) {
+            if (!d->authorized(request)) {
+                QHttpServerResponse r
+                    = errorResponse(Status::Unauthorized, QStringLiteral("missing or wrong bearer token"));
+                r.setHeader("WWW-Authenticate", "Bearer");
+                r.write(std::move(responder));
+            } else if (request.value("Upgrade").compare("websocket", Qt::CaseInsensitive) != 0) {
+                QHttpServerResponse r(QJsonObject {{QStringLiteral("error"),
+                                                       QStringLiteral("the event stream is a WebSocket: connect "
+                                                                      "to ws://HOST:PORT/api/v1/events")}},
+                    Status::UpgradeRequired);
+                r.setHeader("Upgrade", "websocket");
+                r.write(std::move(responder));
+            }
+        });
     d->http.route(QStringLiteral("/api/v1/<arg>"),
         [this](const QString &a, const QHttpServerRequest &request) { return d->dispatch({a}, request); });
     d->http.route(QStringLiteral("/api/v1/<arg>/<arg>"),
@@ -534,7 +643,36 @@ EmulatorAdminApi::EmulatorAdminApi(EmulatorServer *server, QObject *parent)
         });
 }
 
-EmulatorAdminApi::~EmulatorAdminApi() = default;
+EmulatorAdminApi::~EmulatorAdminApi()
+{
+    if (d->server)
+        d->server->setObserver(nullptr);
+}
+
+void EmulatorAdminApi::setConformanceGrader(ConformanceGrader *grader)
+{
+    if (d->grader)
+        d->grader->disconnect(this);
+    d->grader = grader;
+    d->events.setNext(grader, grader);
+    if (grader)
+        connect(grader, &ConformanceGrader::ruleSettled, this,
+            [this](const QString &rule, const QString &status, const QString &summary) {
+                d->events.ruleSettled(d->server ? d->server->elapsedMs() : 0, rule, status, summary);
+            });
+}
+
+EmulatorEventStream *EmulatorAdminApi::eventStream() const
+{
+    return &d->events;
+}
+
+QString EmulatorAdminApi::eventsUrl() const
+{
+    QString url = baseUrl();
+    url.replace(0, 4, QStringLiteral("ws"));
+    return url + QStringLiteral("/api/v1/events");
+}
 
 void EmulatorAdminApi::setToken(const QString &token)
 {

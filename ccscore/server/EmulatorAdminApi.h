@@ -12,6 +12,8 @@
 namespace ccs::emulator {
 
 class EmulatorServer;
+class EmulatorEventStream;
+class ConformanceGrader;
 
 // The emulator's admin API: JSON over HTTP (Qt HttpServer), on loopback only
 // (another address only with an operator-chosen token), every request guarded
@@ -22,6 +24,7 @@ class EmulatorServer;
 //   DELETE /api/v1/devices/TOKEN
 //   POST   /api/v1/devices/TOKEN/upstream      {"data":{...}} -> {"message_id"}
 //   POST   /api/v1/devices/TOKEN/online        {"online":true|false}
+//   POST   /api/v1/devices/TOKEN/unregister    the app is uninstalled: DEVICE_UNREGISTERED from now on
 //   GET    /api/v1/connections
 //   POST   /api/v1/connections/drain           {"id":N} or {} for all
 //   POST   /api/v1/connections/drop            {"id":N} or {} for all
@@ -29,6 +32,9 @@ class EmulatorServer;
 //   POST   /api/v1/faults/redeliver-next
 //   GET    /api/v1/record, DELETE /api/v1/record
 //   GET    /api/v1/counters
+//   GET    /api/v1/conformance                 the grader's rules so far (with --conformance)
+//   GET    /api/v1/events  (WebSocket)         the live event stream: ?from=SEQ&connection=N,M
+//                                              (see EmulatorEventStream; plain HTTP gets 426)
 class EmulatorAdminApi : public QObject
 {
     Q_OBJECT
@@ -47,6 +53,13 @@ public:
     quint16 port() const;
     QString token() const; // 43 random URL-safe characters, new for each instance
     QString baseUrl() const; // http://127.0.0.1:PORT
+    QString eventsUrl() const; // ws://127.0.0.1:PORT/api/v1/events
+
+    // The emulator's observer is the event stream; the grader, when there is
+    // one, is attached behind it here (not with EmulatorServer::setObserver),
+    // and its rules appear in the stream and at /api/v1/conformance.
+    void setConformanceGrader(ConformanceGrader *grader);
+    EmulatorEventStream *eventStream() const;
 
 private:
     class Private;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "EmulatorTypes.h"
 #include "protocol/NackCatalogue.h"
 
 #include <QJsonObject>
@@ -67,6 +68,10 @@ public:
         const QString & /*messageId*/, bool /*matched*/)
     { }
     virtual void drainSent(int /*connection*/, qint64 /*tMs*/) { }
+    // A simulated device changed: "added", "removed", "asleep", "awake",
+    // "unregistered" (a final NACK of the scenario) or "topics".
+    virtual void deviceChanged(qint64 /*tMs*/, const QString & /*token*/, const QString & /*change*/) { }
+    virtual void faultsChanged(qint64 /*tMs*/, const FaultSchedule & /*faults*/) { }
 
     // The scenario: what to do with this valid downstream message.
     virtual ScenarioAction scenarioAction(

@@ -533,6 +533,8 @@ void EmulatorServer::Private::handleDownstream(
         if (act.unregisterToken && dev) {
             dev->status.spec.kind = DeviceKind::Unregistered;
             scheduleDevicesChanged();
+            if (observer)
+                observer->deviceChanged(now(), to, QStringLiteral("unregistered"));
         }
         nack(act.nackCode,
             act.nackCode == NackCode::BadRegistration
@@ -1190,6 +1192,8 @@ bool EmulatorServer::addDevice(const DeviceSpec &device)
     d->deviceIndex.insert(device.token, d->devices.size());
     d->devices.push_back(std::move(state));
     d->scheduleDevicesChanged();
+    if (d->observer)
+        d->observer->deviceChanged(d->now(), device.token, QStringLiteral("added"));
     return true;
 }
 
@@ -1203,6 +1207,8 @@ bool EmulatorServer::removeDevice(const QString &token)
     for (size_t i = 0; i < d->devices.size(); ++i)
         d->deviceIndex.insert(d->devices[i].status.spec.token, i);
     d->scheduleDevicesChanged();
+    if (d->observer)
+        d->observer->deviceChanged(d->now(), token, QStringLiteral("removed"));
     return true;
 }
 
@@ -1296,6 +1302,8 @@ void EmulatorServer::setDeviceOnline(const QString &token, bool online)
         }
     }
     d->scheduleDevicesChanged();
+    if (d->observer)
+        d->observer->deviceChanged(d->now(), token, online ? QStringLiteral("awake") : QStringLiteral("asleep"));
 }
 
 bool EmulatorServer::setDeviceSubscribed(const QString &token, const QString &topic, bool subscribed)
@@ -1310,6 +1318,8 @@ bool EmulatorServer::setDeviceSubscribed(const QString &token, const QString &to
     else if (!subscribed)
         topics.removeAll(topic);
     d->scheduleDevicesChanged();
+    if (d->observer)
+        d->observer->deviceChanged(d->now(), token, QStringLiteral("topics"));
     return true;
 }
 
@@ -1455,6 +1465,8 @@ void EmulatorServer::setFaults(const FaultSchedule &faults)
 {
     d->config.faults = faults;
     d->applySchedules();
+    if (d->observer)
+        d->observer->faultsChanged(d->now(), faults);
 }
 
 FaultSchedule EmulatorServer::faults() const

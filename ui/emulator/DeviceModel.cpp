@@ -24,7 +24,11 @@ void DeviceModel::setServer(emulator::EmulatorServer *server)
 
 void DeviceModel::refresh()
 {
-    const auto devices = m_server ? m_server->devices() : QList<emulator::DeviceStatus> {};
+    setDevices(m_server ? m_server->devices() : QList<emulator::DeviceStatus> {});
+}
+
+void DeviceModel::setDevices(const QList<emulator::DeviceStatus> &devices)
+{
     bool sameTokens = devices.size() == m_devices.size();
     for (qsizetype i = 0; sameTokens && i < devices.size(); ++i)
         sameTokens = devices[i].spec.token == m_devices[i].spec.token;

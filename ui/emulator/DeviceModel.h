@@ -18,6 +18,8 @@ public:
     explicit DeviceModel(QObject *parent = nullptr);
     void setServer(emulator::EmulatorServer *server);
     void refresh();
+    // Without a server: the devices as a remote emulator's admin API lists them.
+    void setDevices(const QList<emulator::DeviceStatus> &devices);
     const QList<emulator::DeviceStatus> &devices() const { return m_devices; }
 
     int rowCount(const QModelIndex &parent = {}) const override;

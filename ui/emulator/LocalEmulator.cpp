@@ -36,12 +36,18 @@ bool LocalEmulator::start(QString *error)
             *error = QStringLiteral("The local emulator did not start: %1").arg(why);
         return false;
     }
+    m_admin = std::make_unique<emulator::EmulatorAdminApi>(m_server.get());
+    if (!m_admin->listen(QHostAddress::LocalHost, 0, &why)) {
+        qCWarning(lcUi) << "The local emulator has no admin API:" << why;
+        m_admin.reset();
+    }
     qCInfo(lcUi) << "Local emulator listening on port" << m_server->port();
     return true;
 }
 
 void LocalEmulator::stop()
 {
+    m_admin.reset();
     if (m_server) {
         m_server->stop();
         m_server.reset();

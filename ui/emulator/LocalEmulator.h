@@ -1,6 +1,7 @@
 #pragma once
 
 #include "client/SessionTypes.h"
+#include "server/EmulatorAdminApi.h"
 #include "server/EmulatorServer.h"
 
 #include <QObject>
@@ -23,6 +24,9 @@ public:
     void stop();
     bool isRunning() const;
     emulator::EmulatorServer *server() const { return m_server.get(); }
+    // Its admin API on loopback, with a random token that lives in memory
+    // only, so that the console attaches to it as to any ccs-emulator.
+    emulator::EmulatorAdminApi *adminApi() const { return m_admin.get(); }
     // Settings that reach this emulator, with the certificate pinned and the key filled in.
     ConnectionSettings connectionSettings() const;
     // A gentle stream of upstream traffic, so the inbox is never empty.
@@ -30,6 +34,7 @@ public:
 
 private:
     std::unique_ptr<emulator::EmulatorServer> m_server;
+    std::unique_ptr<emulator::EmulatorAdminApi> m_admin;
     emulator::EmulatorConfig m_config;
 };
 

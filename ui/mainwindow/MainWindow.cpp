@@ -7,6 +7,7 @@
 #include "common/UiLog.h"
 #include "common/UiSettings.h"
 #include "composer/ComposerPanel.h"
+#include "console/EmulatorConsole.h"
 #include "connection/ConnectionBar.h"
 #include "connection/ProfileDialog.h"
 #include "emulator/EmulatorPanel.h"
@@ -257,6 +258,13 @@ void MainWindow::buildMenus()
     emulatorToggle->setShortcut(QKeySequence(Qt::Key_F9));
     connect(emulatorToggle, &QAction::toggled, this,
         [this](bool on) { m_emulatorPanel->setVisible(on && m_emulator->isRunning()); });
+    auto console = view->addAction(tr("Emulator c&onsole"), this, [this] {
+        EmulatorConsole *c = emulatorConsole();
+        c->show();
+        c->raise();
+        c->activateWindow();
+    });
+    console->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_M));
     auto focusFilter = view->addAction(tr("&Find in list"));
     focusFilter->setShortcut(QKeySequence::Find);
     connect(focusFilter, &QAction::triggered, this, [this] {
@@ -357,6 +365,15 @@ void MainWindow::updateKnownDevices()
     }
     m_composer->setKnownDevices(devices);
     m_inbox->model()->setDeviceNames(names);
+}
+
+EmulatorConsole *MainWindow::emulatorConsole()
+{
+    if (!m_console)
+        m_console = new EmulatorConsole(m_secrets.get(), this);
+    if (!m_console->client()->isAttached())
+        m_console->setLocalAdmin(m_emulator->isRunning() ? m_emulator->adminApi() : nullptr);
+    return m_console;
 }
 
 void MainWindow::showTab(Tab tab)

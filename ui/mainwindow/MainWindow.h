@@ -17,6 +17,7 @@ namespace ccs::ui {
 
 class ComposerPanel;
 class ConnectionBar;
+class EmulatorConsole;
 class EmulatorPanel;
 class HistoryPage;
 class InboxPage;
@@ -65,6 +66,8 @@ public:
     PendingWindowGauge *gauge() const { return m_gauge; }
     QString currentProfile() const { return m_profileName; }
     void showTab(Tab tab);
+    // The emulator console (a window of its own), created on first use.
+    EmulatorConsole *emulatorConsole();
 
 public Q_SLOTS:
     void connectProfile(const QString &name);
@@ -106,6 +109,7 @@ private:
     TrafficPage *m_traffic = nullptr;
     HistoryPage *m_history = nullptr;
     EmulatorPanel *m_emulatorPanel = nullptr;
+    EmulatorConsole *m_console = nullptr;
     PendingWindowGauge *m_gauge = nullptr;
     QSplitter *m_mainSplitter = nullptr;
     QString m_profileName;
