@@ -4,9 +4,11 @@
 
 namespace ccs::emulator {
 
-StreamHandle::StreamHandle(EmulatorStream *stream, bool sameThread)
+StreamHandle::StreamHandle(
+    EmulatorStream *stream, bool sameThread, std::shared_ptr<std::atomic<qint64>> unsent)
     : m_stream(stream)
     , m_sameThread(sameThread)
+    , m_unsent(unsent ? std::move(unsent) : std::make_shared<std::atomic<qint64>>(0))
 { }
 
 template<typename F> void StreamHandle::run(F &&call)
@@ -20,7 +22,11 @@ template<typename F> void StreamHandle::run(F &&call)
     // Queued to the stream's thread, in the order of the calls; dropped if the
     // stream is gone by then.
     QMetaObject::invokeMethod(
-        m_stream, [stream = m_stream, call = std::forward<F>(call)]() mutable { call(stream); },
+        m_stream,
+        [stream = m_stream, unsent = m_unsent, call = std::forward<F>(call)]() mutable {
+            call(stream);
+            unsent->store(stream->unsentBytes(), std::memory_order_relaxed);
+        },
         Qt::QueuedConnection);
 }
 

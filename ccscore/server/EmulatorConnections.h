@@ -8,6 +8,7 @@
 #include <QSet>
 #include <QTimer>
 
+#include <atomic>
 #include <deque>
 #include <functional>
 #include <map>
@@ -36,9 +37,11 @@ class StreamHandle
 {
 public:
     StreamHandle() = default;
-    StreamHandle(EmulatorStream *stream, bool sameThread);
+    // unsent: kept current by the stream's thread when it is not the server's.
+    StreamHandle(EmulatorStream *stream, bool sameThread, std::shared_ptr<std::atomic<qint64>> unsent = {});
 
     EmulatorStream *stream() const { return m_stream; }
+    bool sameThread() const { return m_sameThread; }
     bool isOpen() const;
     qint64 unsentBytes() const;
     void sendGcm(const QByteArray &json);
@@ -48,8 +51,6 @@ public:
     void closeStream();
     void abort(); // in the same thread, closed() (and the server's clean-up) runs before this returns
     void markClosing() { m_open = false; } // the stream ended itself (a stream error)
-    // Worker side: what unsentBytes() returns (kept current by the stream's thread).
-    std::shared_ptr<std::atomic<qint64>> unsentMirror() const { return m_unsent; }
 
 private:
     template<typename F> void run(F &&call);
@@ -57,7 +58,7 @@ private:
     EmulatorStream *m_stream = nullptr;
     bool m_sameThread = true;
     bool m_open = true; // mirrored for a stream on another thread
-    std::shared_ptr<std::atomic<qint64>> m_unsent = std::make_shared<std::atomic<qint64>>(0);
+    std::shared_ptr<std::atomic<qint64>> m_unsent;
 };
 
 struct Connection {

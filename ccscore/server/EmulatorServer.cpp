@@ -1,5 +1,6 @@
 #include "EmulatorServer.h"
 
+#include "ConnectionLoop.h"
 #include "DeviceSimulator.h"
 #include "EmulatorConnections.h"
 #include "EmulatorContext.h"
@@ -11,6 +12,7 @@
 
 #include <QDateTime>
 #include <QSslServer>
+#include <QThread>
 #include <QTimer>
 
 #include <variant>
@@ -27,6 +29,23 @@ bool constantTimeEquals(const QByteArray &a, const QByteArray &b)
     for (qsizetype i = 0; i < a.size(); ++i)
         diff |= static_cast<unsigned char>(a.at(i) ^ b.at(i));
     return diff == 0;
+}
+
+QString authenticateAgainst(
+    const QList<SenderCredentials> &senders, const QString &authcid, const QString &password)
+{
+    const qsizetype at = authcid.lastIndexOf(QLatin1Char('@'));
+    if (at <= 0)
+        return {}; // CCS wants SENDER_ID@gcm.googleapis.com, not the bare sender ID
+    const QString senderId = authcid.left(at);
+    const QString domain = authcid.mid(at + 1).toLower();
+    if (domain != QLatin1String("gcm.googleapis.com") && domain != QLatin1String("fcm.googleapis.com"))
+        return {};
+    for (const SenderCredentials &s : senders) {
+        if (s.senderId == senderId && constantTimeEquals(s.apiKey.toUtf8(), password.toUtf8()))
+            return senderId;
+    }
+    return {};
 }
 } // namespace
 
@@ -61,6 +80,22 @@ bool deviceKindFromName(QStringView name, DeviceKind *kind)
 // (EmulatorConnections), the simulated devices (DeviceSimulator), the upstream
 // queue (UpstreamQueue) and the record (EmulatorRecord, in EmulatorContext).
 // What the client sends is dispatched here by its parsed type.
+//
+// Threads. Everything in Private (connections' windows and answers, devices,
+// the upstream queue, the record, the random generator, the observer) is owned
+// by the server's thread (the one that created it) and touched only there: no
+// lock guards it, because nothing else reaches it. With config.threads = N > 1
+// the costly per-connection work moves off that thread: a DescriptorServer
+// hands each accepted socket to one of N ConnectionLoops (N - 1 worker threads
+// and one on the server's thread, taken in turn), which makes the TLS
+// handshake and runs the EmulatorStream (decryption, XML, SASL, encryption).
+// The stream's signals reach Private queued, in the order the stream emitted
+// them; Private's calls reach the stream queued (StreamHandle), in the order
+// made. So the observer (the conformance grader) and the server's signals are
+// called on the server's thread, one at a time and in each connection's
+// order, and with one connection the run is the same for a seed whatever the
+// thread count. threads = 1 keeps the QSslServer and every stream on the
+// server's thread: no queued hop at all.
 class EmulatorServer::Private
 {
 public:
@@ -90,8 +125,14 @@ public:
     ConnectionSet connections;
     DeviceSimulator devices;
     UpstreamQueue upstream;
-    std::unique_ptr<QSslServer> server;
-    int nextConnectionId = 1;
+    std::unique_ptr<QTcpServer> server; // a QSslServer, or with threads > 1 a DescriptorServer
+    std::shared_ptr<std::atomic<int>> nextConnectionId = std::make_shared<std::atomic<int>>(1);
+    // threads > 1: the worker threads, the loops they run and the server's own loop (last in loops).
+    std::vector<std::unique_ptr<QThread>> workerThreads;
+    std::vector<ConnectionLoop *> loops;
+    std::unique_ptr<ConnectionLoop> ownLoop;
+    std::vector<std::unique_ptr<ConnectionLoop>> retiredLoops; // a stopped run's, until the server goes
+    size_t nextLoop = 0;
     bool pumpScheduled = false;
     bool devicesChangedScheduled = false;
     QTimer upstreamRateTimer;
@@ -102,10 +143,15 @@ public:
     qint64 now() const { return ctx.now(); }
     EmulatorCounters &counters() { return ctx.counters(); }
 
-    QString authenticate(const QString &authcid, const QString &password) const;
+    StreamLimits streamLimits() const;
     void onNewConnections();
-    EmulatorStream *openStream(int id, QSslSocket *socket);
+    void onOpened(int id, EmulatorStream *stream, const QString &peer,
+        std::shared_ptr<std::atomic<qint64>> unsentBytes, bool sameThread);
+    void onHandshakeFailed();
     void watchStream(EmulatorStream *stream, int id);
+    void startLoops(int count, const QSslConfiguration &ssl);
+    void dispatch(qintptr descriptor);
+    void stopLoops();
     void onGcm(Connection &c, const QString &stanzaId, const QString &text);
     void handleUnparsable(Connection &c, const QString &stanzaId, const QByteArray &raw,
         const QJsonObject &object, const ParseError &error);
@@ -123,23 +169,7 @@ public:
     void scenarioUpstream(const QString &senderId, int count);
 };
 
-QString EmulatorServer::Private::authenticate(const QString &authcid, const QString &password) const
-{
-    const qsizetype at = authcid.lastIndexOf(QLatin1Char('@'));
-    if (at <= 0)
-        return {}; // CCS wants SENDER_ID@gcm.googleapis.com, not the bare sender ID
-    const QString senderId = authcid.left(at);
-    const QString domain = authcid.mid(at + 1).toLower();
-    if (domain != QLatin1String("gcm.googleapis.com") && domain != QLatin1String("fcm.googleapis.com"))
-        return {};
-    for (const SenderCredentials &s : ctx.config.senders) {
-        if (s.senderId == senderId && constantTimeEquals(s.apiKey.toUtf8(), password.toUtf8()))
-            return senderId;
-    }
-    return {};
-}
-
-EmulatorStream *EmulatorServer::Private::openStream(int id, QSslSocket *socket)
+StreamLimits EmulatorServer::Private::streamLimits() const
 {
     StreamLimits limits;
     limits.maxStanzaBytes = ctx.config.maxStanzaBytes;
@@ -147,8 +177,7 @@ EmulatorStream *EmulatorServer::Private::openStream(int id, QSslSocket *socket)
     limits.authTimeoutMs = ctx.config.authTimeoutMs;
     limits.maxStanzaElements = ctx.config.maxStanzaElements;
     limits.maxUnsentBytes = ctx.config.maxUnsentBytes;
-    return new EmulatorStream(
-        id, socket, limits, [this](const QString &a, const QString &p) { return authenticate(a, p); }, q);
+    return limits;
 }
 
 void EmulatorServer::Private::watchStream(EmulatorStream *stream, int id)
@@ -200,6 +229,7 @@ void EmulatorServer::Private::watchStream(EmulatorStream *stream, int id)
     QObject::connect(stream, &EmulatorStream::closed, q, [this, id] { onClosed(id); });
 }
 
+// threads = 1: QSslServer made the TLS handshake; the stream lives here.
 void EmulatorServer::Private::onNewConnections()
 {
     while (server && server->hasPendingConnections()) {
@@ -208,25 +238,121 @@ void EmulatorServer::Private::onNewConnections()
             continue;
         // Stanzas are small and answered one by one: no Nagle delay on ACKs.
         socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
-        const int id = nextConnectionId++;
-        // Sockets that have not authenticated yet are bounded apart from the
-        // per-sender limit, so that nobody can hold every slot without a key.
-        const int maxUnauthenticated = ctx.config.maxUnauthenticatedConnections;
-        const bool tooMany = maxUnauthenticated > 0 && connections.unauthenticated() >= maxUnauthenticated;
+        const int id = nextConnectionId->fetch_add(1);
         const QString peer = socket->peerAddress().toString();
-        EmulatorStream *stream = openStream(id, socket);
+        const QList<SenderCredentials> senders = ctx.config.senders;
+        auto *stream = new EmulatorStream(
+            id, socket, streamLimits(),
+            [senders](const QString &a, const QString &p) { return authenticateAgainst(senders, a, p); }, q);
         watchStream(stream, id);
-        Connection &c = connections.add(id, StreamHandle(stream, true));
-        ++counters().connectionsAccepted;
-        qCInfo(lcCcsServer) << "connection" << id << "accepted from" << peer;
-        Q_EMIT q->clientConnected(id);
+        onOpened(id, stream, peer, {}, true);
+    }
+}
+
+// A stream is ready (on this thread, or queued from a worker before any of its signals).
+void EmulatorServer::Private::onOpened(int id, EmulatorStream *stream, const QString &peer,
+    std::shared_ptr<std::atomic<qint64>> unsentBytes, bool sameThread)
+{
+    // Sockets that have not authenticated yet are bounded apart from the
+    // per-sender limit, so that nobody can hold every slot without a key.
+    const int maxUnauthenticated = ctx.config.maxUnauthenticatedConnections;
+    const bool tooMany = maxUnauthenticated > 0 && connections.unauthenticated() >= maxUnauthenticated;
+    Connection &c = connections.add(id, StreamHandle(stream, sameThread, std::move(unsentBytes)));
+    ++counters().connectionsAccepted;
+    qCInfo(lcCcsServer) << "connection" << id << "accepted from" << peer;
+    Q_EMIT q->clientConnected(id);
+    if (ctx.observer)
+        ctx.observer->connectionOpened(id, now());
+    if (!server) { // stopped while a worker finished its handshake
+        c.end = ConnectionEnd::Stopped;
+        c.stream.closeStream();
+    } else if (tooMany) {
+        ++counters().connectionLimitRejections;
+        c.stream.sendStreamErrorAndClose(QStringLiteral("policy-violation"),
+            QStringLiteral("more than %1 connections waiting to authenticate").arg(maxUnauthenticated));
+    }
+}
+
+void EmulatorServer::Private::onHandshakeFailed()
+{
+    if (ctx.observer)
+        ctx.observer->tlsHandshakeFailed(now());
+}
+
+void EmulatorServer::Private::startLoops(int count, const QSslConfiguration &ssl)
+{
+    ConnectionLoop::Setup setup;
+    setup.ssl = ssl;
+    setup.limits = streamLimits();
+    const QList<SenderCredentials> senders = ctx.config.senders; // a copy: read on the loops' threads
+    setup.authenticator
+        = [senders](const QString &a, const QString &p) { return authenticateAgainst(senders, a, p); };
+    setup.nextConnectionId = nextConnectionId;
+    setup.watch = [this](EmulatorStream *stream, int id) { watchStream(stream, id); };
+    // From a worker: queued to this thread, after which the stream's own signals follow.
+    setup.handshakeFailed = [this] {
+        QMetaObject::invokeMethod(
+            q, [this] { onHandshakeFailed(); }, Qt::QueuedConnection);
+    };
+    setup.opened = [this](int id, EmulatorStream *stream, const QString &peer,
+                       std::shared_ptr<std::atomic<qint64>> unsent) {
+        QMetaObject::invokeMethod(
+            q, [this, id, stream, peer, unsent] { onOpened(id, stream, peer, unsent, false); },
+            Qt::QueuedConnection);
+    };
+    for (int i = 1; i < count; ++i) {
+        auto thread = std::make_unique<QThread>();
+        thread->setObjectName(QStringLiteral("ccs-emulator-loop-%1").arg(i));
+        auto *loop = new ConnectionLoop(setup);
+        loop->moveToThread(thread.get());
+        // Deleted on its thread as the thread ends, with its sockets and streams.
+        QObject::connect(thread.get(), &QThread::finished, loop, &QObject::deleteLater);
+        thread->start();
+        loops.push_back(loop);
+        workerThreads.push_back(std::move(thread));
+    }
+    ConnectionLoop::Setup own = setup;
+    own.handshakeFailed = [this] { onHandshakeFailed(); };
+    own.opened
+        = [this](int id, EmulatorStream *stream, const QString &peer,
+              std::shared_ptr<std::atomic<qint64>> unsent) { onOpened(id, stream, peer, unsent, true); };
+    if (ownLoop)
+        retiredLoops.push_back(std::move(ownLoop));
+    ownLoop = std::make_unique<ConnectionLoop>(own);
+    loops.push_back(ownLoop.get());
+    nextLoop = 0;
+}
+
+// The loops take connections in turn, the workers first: with one connection
+// and two loops, its TLS and XML run beside the server's own work.
+void EmulatorServer::Private::dispatch(qintptr descriptor)
+{
+    ConnectionLoop *loop = loops[nextLoop++ % loops.size()];
+    if (loop == ownLoop.get())
+        loop->accept(descriptor);
+    else
+        QMetaObject::invokeMethod(
+            loop, [loop, descriptor] { loop->accept(descriptor); }, Qt::QueuedConnection);
+}
+
+void EmulatorServer::Private::stopLoops()
+{
+    if (workerThreads.empty())
+        return;
+    for (const auto &thread : workerThreads)
+        thread->quit();
+    for (const auto &thread : workerThreads)
+        thread->wait();
+    workerThreads.clear();
+    loops.clear();
+    // Their streams went with them, closed() unsaid: what they carried un-ACKed waits for another.
+    for (int id : connections.ids()) {
+        if (connections.find(id)->stream.sameThread())
+            continue;
+        std::unique_ptr<Connection> c = connections.take(id);
+        upstream.release(id);
         if (ctx.observer)
-            ctx.observer->connectionOpened(id, now());
-        if (tooMany) {
-            ++counters().connectionLimitRejections;
-            c.stream.sendStreamErrorAndClose(QStringLiteral("policy-violation"),
-                QStringLiteral("more than %1 connections waiting to authenticate").arg(maxUnauthenticated));
-        }
+            ctx.observer->connectionClosed(id, now(), ConnectionEnd::Stopped);
     }
 }
 
@@ -491,6 +617,8 @@ void EmulatorServer::Private::drain(Connection &c)
 
 void EmulatorServer::Private::drop(Connection &c)
 {
+    if (c.end == ConnectionEnd::Dropped)
+        return; // already cut; on another thread, closed() is on its way
     ++counters().connectionsDropped;
     qCInfo(lcCcsServer) << "connection" << c.id << "dropped (fault)";
     c.end = ConnectionEnd::Dropped;
@@ -594,9 +722,11 @@ EmulatorServer::EmulatorServer(QObject *parent)
 EmulatorServer::~EmulatorServer()
 {
     d->stopTimers();
-    // Streams are QObject children; keep their signals from reaching a half-destroyed server.
+    // Streams are QObject children (or a loop's); keep their signals from reaching a half-destroyed server.
     for (const auto &[id, c] : d->connections.all())
         QObject::disconnect(c->stream.stream(), nullptr, this, nullptr);
+    // Worker threads end here: nothing of theirs calls into Private after this.
+    d->stopLoops();
 }
 
 bool EmulatorServer::start(const EmulatorConfig &config, QString *error)
@@ -621,30 +751,43 @@ bool EmulatorServer::start(const EmulatorConfig &config, QString *error)
     for (const DeviceSpec &spec : config.devices)
         addDevice(spec);
 
-    auto server = std::make_unique<QSslServer>();
     QSslConfiguration ssl = QSslConfiguration::defaultConfiguration();
     ssl.setLocalCertificate(config.certificate);
     ssl.setPrivateKey(config.privateKey);
     ssl.setPeerVerifyMode(QSslSocket::VerifyNone);
     ssl.setProtocol(QSsl::TlsV1_2OrLater);
-    server->setSslConfiguration(ssl);
-    server->setHandshakeTimeout(10000);
-    QObject::connect(
-        server.get(), &QTcpServer::pendingConnectionAvailable, this, [this] { d->onNewConnections(); });
-    QObject::connect(
-        server.get(), &QSslServer::errorOccurred, this, [this](QSslSocket *, QAbstractSocket::SocketError e) {
-            qCDebug(lcCcsServer) << "TLS handshake failed:" << e;
-            if (d->ctx.observer && e == QAbstractSocket::SslHandshakeFailedError)
-                d->ctx.observer->tlsHandshakeFailed(d->now());
-        });
+    const int threads = std::max(1, config.threads);
+    std::unique_ptr<QTcpServer> server;
+    if (threads == 1) {
+        auto sslServer = std::make_unique<QSslServer>();
+        sslServer->setSslConfiguration(ssl);
+        sslServer->setHandshakeTimeout(10000);
+        QObject::connect(sslServer.get(), &QTcpServer::pendingConnectionAvailable, this,
+            [this] { d->onNewConnections(); });
+        QObject::connect(sslServer.get(), &QSslServer::errorOccurred, this,
+            [this](QSslSocket *, QAbstractSocket::SocketError e) {
+                qCDebug(lcCcsServer) << "TLS handshake failed:" << e;
+                if (e == QAbstractSocket::SslHandshakeFailedError)
+                    d->onHandshakeFailed();
+            });
+        server = std::move(sslServer);
+    } else {
+        auto descriptorServer = std::make_unique<DescriptorServer>();
+        descriptorServer->onDescriptor = [this](qintptr descriptor) { d->dispatch(descriptor); };
+        server = std::move(descriptorServer);
+    }
     if (!server->listen(config.address, config.port))
         return fail(tr("Cannot listen on %1:%2: %3")
                         .arg(config.address.toString())
                         .arg(config.port)
                         .arg(server->errorString()));
     d->server = std::move(server);
+    d->stopLoops(); // a run before this one's
+    if (threads > 1)
+        d->startLoops(threads, ssl);
     d->applySchedules();
-    qCInfo(lcCcsServer) << "emulator listening on" << config.address.toString() << d->server->serverPort();
+    qCInfo(lcCcsServer) << "emulator listening on" << config.address.toString() << d->server->serverPort()
+                        << "with" << threads << (threads == 1 ? "thread" : "threads");
     return true;
 }
 
