@@ -726,6 +726,8 @@ EmulatorServer::~EmulatorServer()
     for (const auto &[id, c] : d->connections.all())
         QObject::disconnect(c->stream.stream(), nullptr, this, nullptr);
     // Worker threads end here: nothing of theirs calls into Private after this.
+    // The observer may be gone already: it hears nothing of this.
+    d->ctx.observer = nullptr;
     d->stopLoops();
 }
 
