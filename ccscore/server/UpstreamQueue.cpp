@@ -174,8 +174,11 @@ void UpstreamQueue::pump(ConnectionSet &connections)
         else if (item.nowOrNever && !item.everDelivered)
             expire(item);
     }
-    // Forget what needs nothing more; the record keeps the history.
-    while (!m_items.empty() && (m_items.front().acked || m_items.front().expired))
+    // Forget what needs nothing more; the record keeps the history. A message
+    // delivered twice stays until its second copy is ACKed too (or its
+    // connection closes), however the two ACKs are spread over time.
+    while (!m_items.empty()
+        && (m_items.front().expired || (m_items.front().acked && m_items.front().unackedCopies <= 0)))
         m_items.pop_front();
 }
 
@@ -195,10 +198,11 @@ void UpstreamQueue::deliverPipeline(Connection &c, int count)
 void UpstreamQueue::release(int connectionId)
 {
     for (UpstreamItem &item : m_items) {
-        if (item.inflightConnection == connectionId && !item.acked) {
+        if (item.inflightConnection != connectionId)
+            continue;
+        item.unackedCopies = 0; // no more ACKs can come for it
+        if (!item.acked)
             item.inflightConnection = 0;
-            item.unackedCopies = 0;
-        }
     }
 }
 
