@@ -21,6 +21,7 @@
 #include <QRandomGenerator>
 #include <QSocketNotifier>
 #include <QTextStream>
+#include <QThread>
 #include <QTimer>
 #include <QUrl>
 
@@ -261,6 +262,11 @@ int main(int argc, char *argv[])
         {QStringLiteral("max-unauthenticated"),
             QStringLiteral("Connections not yet authenticated, all together (default 100)."),
             QStringLiteral("N")},
+        {QStringLiteral("threads"),
+            QStringLiteral("Event loops serving connections (TLS and the XMPP stream), one per thread\n"
+                           "(default: one per core; 1: everything on one thread). Devices, the\n"
+                           "upstream queue and the record stay on the main thread either way."),
+            QStringLiteral("N")},
         {QStringLiteral("seed"),
             QStringLiteral("Seed of every random choice (jitter, faults, upstream), to replay a run\n"
                            "exactly (default: random, printed at start)."),
@@ -428,6 +434,9 @@ int main(int argc, char *argv[])
         || !parseInt(parser, QStringLiteral("max-unauthenticated"), 1, 1 << 20,
             &config.maxUnauthenticatedConnections, &error))
         return fail(error);
+    config.threads = std::max(1, QThread::idealThreadCount());
+    if (!parseInt(parser, QStringLiteral("threads"), 1, 256, &config.threads, &error))
+        return fail(error);
     if (parser.isSet(QStringLiteral("seed"))) {
         bool ok = false;
         config.seed = parser.value(QStringLiteral("seed")).toULongLong(&ok);
@@ -511,7 +520,8 @@ int main(int argc, char *argv[])
             {QStringLiteral("certificate_sha256"), fingerprint},
             {QStringLiteral("certificate_names"), QJsonArray::fromStringList(emulatorCertificateNames())},
             {QStringLiteral("strict_window"), config.strictWindow}, {QStringLiteral("devices"), devices},
-            {QStringLiteral("seed"), QString::number(server.seed())}};
+            {QStringLiteral("seed"), QString::number(server.seed())},
+            {QStringLiteral("threads"), config.threads}};
         if (admin) {
             info.insert(QStringLiteral("admin_url"), admin->baseUrl());
             info.insert(QStringLiteral("admin_port"), admin->port());
@@ -530,7 +540,8 @@ int main(int argc, char *argv[])
             << '\n'
             << "  SHA-256:       " << fingerprint << '\n'
             << "  Seed:          " << server.seed() << "  (--seed " << server.seed()
-            << " replays this run)\n";
+            << " replays this run)\n"
+            << "  Threads:       " << config.threads << "  (--threads)\n";
         if (admin)
             out << "  Admin API:     " << admin->baseUrl() << "/api/v1  (Authorization: Bearer "
                 << (adminTokenFile.isEmpty() ? admin->token()

@@ -271,7 +271,7 @@ ServerMessage parseServerMessage(QByteArrayView json)
     return UnknownMessage {type, object};
 }
 
-ClientMessage parseClientMessage(QByteArrayView json)
+ClientMessage parseClientMessage(QByteArrayView json, QJsonObject *parsed)
 {
     if (auto ack = parsePlainAck(json))
         return std::move(*ack);
@@ -279,6 +279,8 @@ ClientMessage parseClientMessage(QByteArrayView json)
     ParseError error;
     if (!parseObject(json, &object, &error))
         return error;
+    if (parsed)
+        *parsed = object;
     QString type;
     if (!messageType(object, &type, &error))
         return error;

@@ -18,8 +18,10 @@ namespace ccs::json {
 // wrong type gives a ParseError naming the field; unknown fields go to `extra`.
 ServerMessage parseServerMessage(QByteArrayView json);
 // Client -> server: a downstream request (not validated here: see
-// validateDownstream) or an ACK of an upstream message.
-ClientMessage parseClientMessage(QByteArrayView json);
+// validateDownstream) or an ACK of an upstream message. With `object`, it
+// also receives the parsed JSON object (left alone on the plain-ACK fast path
+// and on a syntax error), for what validation must see as it was sent.
+ClientMessage parseClientMessage(QByteArrayView json, QJsonObject *object = nullptr);
 
 // The fast path both parsers take first for the commonest message of all, an
 // ACK: a flat object of plain ASCII string members (no escapes) among

@@ -117,6 +117,12 @@ struct EmulatorConfig {
     int maxStanzaElements = 1000; // more elements in one stanza: stream error policy-violation
     // Answers the client has not taken yet; past this the emulator stops reading from it (0: no limit).
     qint64 maxUnsentBytes = 4 << 20;
+    // Event loops that serve connections (TLS, the XMPP stream): 1 serves
+    // them all on the server's own thread, as the window's in-process emulator
+    // and the tests do; N > 1 adds N - 1 worker threads and spreads the
+    // connections over the N loops. Devices, the upstream queue, the record and
+    // the observer stay on the server's thread either way. ccs-emulator: one per core.
+    int threads = 1;
 };
 
 struct ConnectionInfo {

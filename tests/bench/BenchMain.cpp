@@ -108,8 +108,11 @@ int main(int argc, char *argv[])
         {QStringLiteral("startup-runs"), QStringLiteral("ccs-admin launches (default 5)."),
             QStringLiteral("n"), QStringLiteral("5")},
         {QStringLiteral("sections"),
-            QStringLiteral("Any of downstream,upstream,inbox,startup (default all)."), QStringLiteral("list"),
-            QStringLiteral("downstream,upstream,inbox,startup")},
+            QStringLiteral("Any of downstream,scaling,upstream,inbox,startup (default all)."),
+            QStringLiteral("list"), QStringLiteral("downstream,scaling,upstream,inbox,startup")},
+        {QStringLiteral("emulator-threads"),
+            QStringLiteral("ccs-emulator --threads values the scaling section compares (default 1,2)."),
+            QStringLiteral("list"), QStringLiteral("1,2")},
         {QStringLiteral("clients"),
             QStringLiteral(
                 "Downstream clients to run: session,limit (default both; one alone is for profiling)."),
@@ -136,6 +139,7 @@ int main(int argc, char *argv[])
     const int startupRuns = std::max(1, intOption("startup-runs", 1));
     double inboxRate = parser.value(QStringLiteral("inbox-rate")).toDouble();
     const QList<int> connectionCounts = parseList(parser.value(QStringLiteral("connections")));
+    const QList<int> emulatorThreads = parseList(parser.value(QStringLiteral("emulator-threads")));
     const QStringList sections = parser.value(QStringLiteral("sections")).split(QLatin1Char(','));
     const auto wants = [&](const char *s) { return sections.contains(QLatin1String(s)); };
     const QStringList clients = parser.value(QStringLiteral("clients")).split(QLatin1Char(','));
@@ -181,6 +185,33 @@ int main(int argc, char *argv[])
                 session[connections] = mediansOf(s);
             if (!ref.empty())
                 reference[connections] = mediansOf(ref);
+        }
+    }
+
+    // Scaling: the limit client against ccs-emulator --threads N, the thread
+    // counts alternating within each run like the columns above.
+    std::map<std::pair<int, int>, Medians> scaling; // by (threads, connections)
+    if (wants("scaling")) {
+        for (int connections : connectionCounts) {
+            std::map<int, std::vector<DownstreamResult>> byThreads;
+            for (int run = 0; run < runs; ++run) {
+                for (int threads : emulatorThreads) {
+                    progress(QStringLiteral("scaling: --threads %1, %2 connection(s), run %3/%4")
+                                 .arg(threads)
+                                 .arg(connections)
+                                 .arg(run + 1)
+                                 .arg(runs));
+                    BenchPrograms withThreads = programs;
+                    withThreads.emulatorThreads = threads;
+                    DownstreamResult r = runReferenceDownstream(withThreads, connections, messages);
+                    if (r.ok)
+                        byThreads[threads].push_back(r);
+                    else
+                        failures << r.error;
+                }
+            }
+            for (const auto &[threads, results] : byThreads)
+                scaling[{threads, connections}] = mediansOf(results);
         }
     }
 
@@ -269,6 +300,33 @@ int main(int argc, char *argv[])
               << (r.rate > 0 ? pct(s.rate / r.rate * 100) : QStringLiteral("n/a")) << " | "
               << (base > 0 ? QStringLiteral("%1x").arg(num(s.rate / base, 2)) : QStringLiteral("n/a"))
               << " | " << pct(s.emulatorCpu) << " | " << pct(s.selfCpu) << " | " << pct(r.emulatorCpu)
+              << " |\n";
+        }
+        o << "\n";
+    }
+    if (wants("scaling") && !emulatorThreads.isEmpty()) {
+        o << "### Emulator scaling: the limit client against ccs-emulator --threads N\n\n";
+        o << "| connections |";
+        for (int t : emulatorThreads)
+            o << " --threads " << t << " msg/s | emulator CPU |";
+        o << " --threads " << emulatorThreads.last() << " / --threads " << emulatorThreads.first() << " |\n";
+        o << "|---:|";
+        for (qsizetype i = 0; i < emulatorThreads.size(); ++i)
+            o << "---:|---:|";
+        o << "---:|\n";
+        for (int c : connectionCounts) {
+            o << "| " << c << " |";
+            for (int t : emulatorThreads) {
+                const auto it = scaling.find({t, c});
+                const Medians m = it != scaling.end() ? it->second : Medians {};
+                o << " " << num(m.rate) << " | " << pct(m.emulatorCpu) << " |";
+            }
+            const auto first = scaling.find({emulatorThreads.first(), c});
+            const auto last = scaling.find({emulatorThreads.last(), c});
+            o << " "
+              << (first != scaling.end() && last != scaling.end() && first->second.rate > 0
+                         ? QStringLiteral("%1x").arg(num(last->second.rate / first->second.rate, 2))
+                         : QStringLiteral("n/a"))
               << " |\n";
         }
         o << "\n";

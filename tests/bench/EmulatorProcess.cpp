@@ -15,15 +15,18 @@ EmulatorProcess::~EmulatorProcess()
     stop();
 }
 
-bool EmulatorProcess::start(const QString &program, const QString &dataDir, int devices, QString *error)
+bool EmulatorProcess::start(
+    const QString &program, const QString &dataDir, int devices, QString *error, int threads)
 {
     m_process.setProgram(program);
-    m_process.setArguments(
-        {QStringLiteral("--listen"), QStringLiteral("127.0.0.1:0"), QStringLiteral("--json"),
-            QStringLiteral("--data-dir"), dataDir, QStringLiteral("--devices"), QString::number(devices),
-            // Answers at once and in order: the figures measure the client, not the
-            // emulator's simulated latency (its default jitter of 0-4 ms per answer).
-            QStringLiteral("--answer-jitter-ms"), QStringLiteral("0")});
+    QStringList arguments {QStringLiteral("--listen"), QStringLiteral("127.0.0.1:0"), QStringLiteral("--json"),
+        QStringLiteral("--data-dir"), dataDir, QStringLiteral("--devices"), QString::number(devices),
+        // Answers at once and in order: the figures measure the client, not the
+        // emulator's simulated latency (its default jitter of 0-4 ms per answer).
+        QStringLiteral("--answer-jitter-ms"), QStringLiteral("0")};
+    if (threads > 0)
+        arguments << QStringLiteral("--threads") << QString::number(threads);
+    m_process.setArguments(arguments);
     // Its per-connection info lines are not part of the work being measured.
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
     env.insert(QStringLiteral("QT_LOGGING_RULES"), QStringLiteral("ccs.*.info=false\nccs.*.debug=false"));

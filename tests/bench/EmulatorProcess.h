@@ -29,7 +29,8 @@ public:
     EmulatorProcess &operator=(const EmulatorProcess &) = delete;
 
     // dataDir keeps the certificate and credentials between runs.
-    bool start(const QString &program, const QString &dataDir, int devices, QString *error);
+    // threads > 0: ccs-emulator --threads.
+    bool start(const QString &program, const QString &dataDir, int devices, QString *error, int threads = 0);
     void stop(); // SIGTERM (orderly: closes every stream), SIGKILL after 5 s
     qint64 pid() const { return m_process.processId(); }
     const EmulatorInfo &info() const { return m_info; }

@@ -107,7 +107,7 @@ DownstreamResult runSessionDownstream(const BenchPrograms &programs, int connect
 {
     DownstreamResult r;
     EmulatorProcess emulator;
-    if (!emulator.start(programs.emulator, programs.dataDir, programs.devices, &r.error))
+    if (!emulator.start(programs.emulator, programs.dataDir, programs.devices, &r.error, programs.emulatorThreads))
         return r;
     const std::vector<DownstreamMessage> work
         = makeDownstream(emulator.info().registeredTokens, messages, runTag());
@@ -194,7 +194,7 @@ DownstreamResult runReferenceDownstream(const BenchPrograms &programs, int conne
 {
     DownstreamResult r;
     EmulatorProcess emulator;
-    if (!emulator.start(programs.emulator, programs.dataDir, programs.devices, &r.error))
+    if (!emulator.start(programs.emulator, programs.dataDir, programs.devices, &r.error, programs.emulatorThreads))
         return r;
     DownstreamWork work;
     work.window = kWindow;

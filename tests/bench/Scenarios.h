@@ -10,6 +10,7 @@ struct BenchPrograms {
     QString self; // this program, for the inbox child process
     QString dataDir; // the emulator's certificate and credentials, reused by every run
     int devices = 1000; // simulated devices in each emulator
+    int emulatorThreads = 0; // ccs-emulator --threads; 0: its default (one per core)
 };
 
 struct DownstreamResult {

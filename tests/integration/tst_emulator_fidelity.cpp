@@ -553,20 +553,8 @@ void TestEmulatorFidelity::sameSeedSameRun()
         config.faults.nackShare = 0.4;
         config.faults.answerJitterMs = 0; // order of arrival is the network's, not the seed's
         TestEmulator emu(config);
-        if (!emu.isRunning())
-            return false;
-        RawCcsClient c;
-        if (!c.loginTo(emu))
-            return false;
-        for (int i = 0; i < 40; ++i) {
-            c.sendJson({{"to", "dev-1"}, {"message_id", QStringLiteral("r-%1").arg(i)}});
-            if (!c.waitFor([&] { return c.gcmCount() == i + 1; }))
-                return false;
-        }
-        for (const QJsonObject &o : c.gcmMessages())
-            answers->append(o.value("message_id").toString() + QLatin1Char(':')
-                + o.value("message_type").toString() + o.value("error").toString());
-        return emu.server()->seed() == seed;
+        return emu.isRunning() && RawCcsClient::answersOneByOne(emu, 40, answers)
+            && emu.server()->seed() == seed;
     };
     QStringList first, second, third;
     QVERIFY(play(42, &first));

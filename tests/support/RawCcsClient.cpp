@@ -186,6 +186,22 @@ void RawCcsClient::abort()
         m_socket->abort();
 }
 
+bool RawCcsClient::answersOneByOne(const TestEmulator &emulator, int count, QStringList *answers)
+{
+    RawCcsClient c;
+    if (!c.loginTo(emulator))
+        return false;
+    for (int i = 0; i < count; ++i) {
+        c.sendJson({{"to", "dev-1"}, {"message_id", QStringLiteral("r-%1").arg(i)}});
+        if (!c.waitFor([&] { return c.gcmCount() == i + 1; }))
+            return false;
+    }
+    for (const QJsonObject &o : c.gcmMessages())
+        answers->append(o.value("message_id").toString() + QLatin1Char(':')
+            + o.value("message_type").toString() + o.value("error").toString());
+    return true;
+}
+
 QList<QJsonObject> RawCcsClient::gcmMessages() const
 {
     QList<QJsonObject> out;

@@ -61,6 +61,9 @@ public:
 
     // Pins emulator's certificate and logs in as its sender (TestEmulator::kSenderId).
     bool loginTo(const TestEmulator &emulator, QString *error = nullptr);
+    // Logs in, sends `count` messages to dev-1 one at a time (each after the
+    // previous answer) and lists the answers in order as "ID:TYPEERROR".
+    static bool answersOneByOne(const TestEmulator &emulator, int count, QStringList *answers);
 
     void sendRaw(const QByteArray &xml);
     // <message id=ID><gcm xmlns="google:mobile:data">escaped text</gcm></message>; returns the id used.

@@ -30,6 +30,10 @@ TestEmulator::TestEmulator(emulator::EmulatorConfig config)
     if (config.senders.isEmpty())
         config.senders.append({QString::fromLatin1(kSenderId), QString::fromLatin1(kApiKey)});
     d->certificate = config.certificate;
+    // CCS_TEST_EMULATOR_THREADS=N: the same tests with connections on N event
+    // loops (ctest runs the emulator tests so as well: integration.threads2.*).
+    if (config.threads == 1 && qEnvironmentVariableIntValue("CCS_TEST_EMULATOR_THREADS") > 1)
+        config.threads = qEnvironmentVariableIntValue("CCS_TEST_EMULATOR_THREADS");
     d->server = std::make_unique<emulator::EmulatorServer>();
     if (!d->server->start(config, &d->error))
         return;

@@ -185,6 +185,8 @@ void TestMessages::clientMessages_data()
     QTest::newRow("unknown") << QByteArray(R"({"message_type":"x"})") << 3;
     QTest::newRow("ack with bad id") << QByteArray(R"({"to":"T","message_id":1,"message_type":"ack"})") << 0;
     QTest::newRow("duplicate key") << QByteArray(R"({"to":"T","to":"U"})") << 0;
+    QTest::newRow("not JSON") << QByteArray(R"({"to")") << 0;
+    QTest::newRow("message_type not a string") << QByteArray(R"({"message_type":5,"to":"T"})") << 0;
 }
 
 void TestMessages::clientMessages()
@@ -193,6 +195,16 @@ void TestMessages::clientMessages()
     QFETCH(int, index);
     const ClientMessage m = json::parseClientMessage(text);
     QCOMPARE(int(m.index()), index);
+    // With an object to fill: the same message, and the object as parsed
+    // (untouched on a syntax error and on the plain-ACK fast path).
+    QJsonObject object {{QStringLiteral("untouched"), true}};
+    QVERIFY(json::parseClientMessage(text, &object) == m);
+    QJsonObject parsed;
+    ParseError error;
+    if (json::parseObject(text, &parsed, &error) && !json::parsePlainAck(text))
+        QCOMPARE(object, parsed);
+    else
+        QCOMPARE(object, QJsonObject({{QStringLiteral("untouched"), true}}));
 }
 
 void TestMessages::downstreamRoundTripOfEveryField()
