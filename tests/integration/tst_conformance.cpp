@@ -178,6 +178,7 @@ private Q_SLOTS:
     void stopsReadingADrainingConnection();
     void dropsPendingMessagesOnReconnect();
     void retriesAFinalNack();
+    void nacksABadRegistrationLostWithItsConnectionAgain();
     void neverRetriesARetryableNack();
     void retriesAtOnce();
     void acksUpstreamOnAnotherConnection();
@@ -435,6 +436,48 @@ void TestConformance::retriesAFinalNack()
         },
         10000));
     verifyOnlyFails(*g.grader, QStringLiteral("final-nack"));
+}
+
+// The scenario's BAD_REGISTRATION was queued when the connection was cut: the
+// app server never saw it and rightly sends the message again. CCS would NACK
+// that resend BAD_REGISTRATION (the token is as bad as before), and so does the
+// emulator: the rule is exercised, not left to chance.
+void TestConformance::nacksABadRegistrationLostWithItsConnectionAgain()
+{
+    ConformanceScenario s = quietScenario();
+    s.badRegistrationAt = 2;
+    s.dropAt = 3;
+    EmulatorConfig config = TestEmulator::defaultConfig();
+    config.faults.ackDelayMs = 1000; // the NACK is still queued when the cut comes
+    Graded g;
+    start(g, s, config);
+    QString error;
+    {
+        AutoAckClient first;
+        QVERIFY2(first.loginTo(*g.emu, &error), qPrintable(error));
+        first.sendRaw(message(QStringLiteral("b-1")) + message(QStringLiteral("b-2")) + message(QStringLiteral("b-3")));
+        QVERIFY(first.waitForDisconnected(10000));
+        for (const QJsonObject &o : first.gcmMessages())
+            QVERIFY2(o.value(QLatin1String("message_id")).toString() != QLatin1String("b-2"),
+                "the NACK must not have been written before the cut");
+    }
+    QCOMPARE(statusOf(*g.grader, QStringLiteral("final-nack")), ConformanceGrader::Status::NotExercised);
+    AutoAckClient second; // sends again what was pending, as it should
+    QVERIFY2(second.loginTo(*g.emu, &error), qPrintable(error));
+    second.sendRaw(message(QStringLiteral("b-1")) + message(QStringLiteral("b-2")) + message(QStringLiteral("b-3")));
+    QVERIFY(second.waitForGcm(
+        [](const QJsonObject &o) {
+            return answerFor(
+                o, QStringLiteral("b-2"), QStringLiteral("nack"), QStringLiteral("BAD_REGISTRATION"));
+        },
+        nullptr, 10000));
+    QVERIFY(second.waitForGcm(
+        [](const QJsonObject &o) { return answerFor(o, QStringLiteral("b-3"), QStringLiteral("ack")); }, nullptr,
+        10000));
+    g.grader->finish();
+    QVERIFY2(statusOf(*g.grader, QStringLiteral("final-nack")) == ConformanceGrader::Status::Pass,
+        qPrintable(conformance::textReport(*g.grader)));
+    QVERIFY2(g.grader->passed(), qPrintable(conformance::textReport(*g.grader)));
 }
 
 void TestConformance::neverRetriesARetryableNack()

@@ -744,6 +744,14 @@ ScenarioAction ConformanceGrader::scenarioAction(int connection, const QString &
         }
         return a;
     }
+    if (messageId == m_badRegistrationId) {
+        // Its token is the bad one whenever it comes: a resend after its NACK was
+        // lost with a closed connection gets BAD_REGISTRATION too, as from CCS.
+        a.nack = true;
+        a.nackCode = NackCode::BadRegistration;
+        m_lastScriptedMs = m.lastMs;
+        return a;
+    }
     if (m.receptions != 1)
         return a;
     const int seq = m.sequence;
@@ -770,6 +778,7 @@ ScenarioAction ConformanceGrader::scenarioAction(int connection, const QString &
         a.nackCode = m.retryCode;
     } else if (!m_badRegistrationDone && s.badRegistrationAt > 0 && seq >= s.badRegistrationAt && token) {
         m_badRegistrationDone = true;
+        m_badRegistrationId = messageId;
         a.nack = true;
         a.nackCode = NackCode::BadRegistration;
     } else if (!m_unregisterDone && s.unregisterAt > 0 && seq >= s.unregisterAt && token

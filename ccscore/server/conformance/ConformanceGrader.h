@@ -203,6 +203,7 @@ private:
     int m_sequence = 0; // new message ids so far
     int m_lastScripted = 0; // the last position the scenario uses
     bool m_badRegistrationDone = false;
+    QString m_badRegistrationId; // the message the scenario NACKs BAD_REGISTRATION, at every reception
     bool m_unregisterDone = false;
     bool m_drainDone = false;
     bool m_dropDone = false;
