@@ -3,25 +3,27 @@
 #include "SessionTypes.h"
 #include "xmpp/XmlElement.h"
 
+#include <QAbstractSocket>
 #include <QObject>
 #include <QPointer>
 #include <QSslError>
 
 #include <memory>
 
-class QXmppClient;
+class QXmppOutgoingClient;
 class QSslSocket;
 
 namespace ccs {
 
-class GcmStanzaExtension;
-
 // The one place ccscore meets QXmpp (internal to ccscore/client; QXmpp
-// appears only in the .cpp). QXmpp opens the TLS connection (direct TLS),
-// authenticates with SASL PLAIN (every other mechanism disabled, see
+// appears only in the .cpp), through its installed public headers only.
+// QXmpp's stream object (QXmppOutgoingClient) opens the TLS connection (direct
+// TLS), authenticates with SASL PLAIN (every other mechanism disabled, see
 // xmpp/QXmppPin.h) and binds; this class checks through QXmpp's public API
-// what it did, maps its errors to SessionError with a message for people,
-// and, once bound, hands the socket's reading to the caller. QXmpp's log is
+// what it did and maps its errors to SessionError with a message for people.
+// Once bound, QXmpp hands over: the socket (QXmppOutgoingClient::socket())
+// becomes this transport's, QXmpp's stream object is deleted with its
+// handlers, and the caller reads and writes the CCS traffic. QXmpp's log is
 // passed on for display only.
 class QXmppTransport : public QObject
 {
@@ -36,9 +38,11 @@ public:
     QSslSocket *socket() const { return m_socket; }
     void connectToServer();
     void disconnectFromServer();
-    // After sessionReady(): QXmpp reads nothing more from the socket; whoever
-    // connects to its readyRead does.
+    // After sessionReady(): QXmpp reads nothing more from the socket once it has
+    // handed on all it read (handedOver(); until then what it reads comes as
+    // stanzaBeforeBind()); whoever connects to the socket's readyRead reads.
     void handOverReading();
+    bool hasHandedOver() const { return m_stream == nullptr; }
 
 Q_SIGNALS:
     void encrypted(); // TLS is up: SASL may start
@@ -51,17 +55,23 @@ Q_SIGNALS:
     // A <message> QXmpp read before bind, as the stanza reader would have read it.
     void stanzaBeforeBind(const ccs::xmpp::XmlElement &stanza);
     void logged(ccs::QXmppTransport::LogKind kind, const QString &text);
+    // QXmpp's stream object is gone; the socket is the transport's alone.
+    void handedOver();
 
 private:
-    friend class GcmStanzaExtension;
     void onConnected();
+    void afterQXmppRead();
+    void reportAuthenticationError(bool mechanismMismatch, const QString &condition, const QString &description);
+    void reportSocketError(QAbstractSocket::SocketError error, const QString &description);
     QString describeTlsErrors() const;
 
     int m_id;
     ConnectionSettings m_settings;
-    std::unique_ptr<QXmppClient> m_client;
+    QXmppOutgoingClient *m_stream; // a child; deleted at the hand-over
     QPointer<QSslSocket> m_socket;
     QList<QSslError> m_sslErrors;
+    bool m_handOverWanted = false;
+    bool m_qxmppParsed = false; // QXmpp handed on an element in the current read
 };
 
 } // namespace ccs

@@ -4,13 +4,16 @@
 #include <QStringList>
 
 // The one place that says which QXmpp release ccscore's use of QXmpp is
-// verified with. What depends on it (CcsConnection):
+// verified with. What depends on it (QXmppTransport, public headers only):
 //  - disabledSaslMechanisms(): every mechanism that release implements but
-//    PLAIN, so that an authenticated QXmppClient means SASL PLAIN;
+//    PLAIN, so that an authenticated QXmppOutgoingClient means SASL PLAIN;
 //  - after a bind, that release replaces the configured user (SENDER_ID@domain)
 //    with the bound JID's local part (how the client tells it bound);
-//  - the QSslSocket it reads CCS traffic from after bind.
-// tst_xmpp_qxmpp_version fails on any other release: check the three, then move the pin.
+//  - the hand-over after bind: that release's reader parses its buffer all or
+//    nothing, so once it has handed on an element it holds nothing back, and
+//    the stream object (QXmppOutgoingClient) can be deleted then while its
+//    socket (QXmppOutgoingClient::socket()) lives on.
+// tst_xmpp_stanzareader fails on any other release: check the three, then move the pin.
 namespace ccs::xmpp {
 
 inline constexpr int kQXmppVerifiedMajor = 1;
