@@ -48,16 +48,20 @@ void appendNumber(std::string &line, qint64 n)
 
 void appendUtf8(std::string &line, const QString &text)
 {
-    const auto *p = reinterpret_cast<const char16_t *>(text.utf16());
-    const char16_t *const end = p + text.size();
-    const char16_t *const ascii = std::find_if(p, end, [](char16_t c) { return c >= 0x80; });
-    if (ascii == end) {
-        const size_t at = line.size();
-        line.resize(at + size_t(end - p));
-        std::copy(p, end, line.begin() + qsizetype(at)); // each below 0x80: one byte each
-    } else {
-        const QByteArray utf8 = text.toUtf8();
-        line.append(utf8.constData(), size_t(utf8.size()));
+    // ASCII (ids, tokens) is copied as it is checked; anything else goes through toUtf8().
+    const auto *const p = reinterpret_cast<const char16_t *>(text.utf16());
+    const size_t at = line.size();
+    const size_t n = size_t(text.size());
+    line.resize(at + n);
+    char *const dst = line.data() + at;
+    for (size_t i = 0; i < n; ++i) {
+        if (p[i] >= 0x80) {
+            line.resize(at);
+            const QByteArray utf8 = text.toUtf8();
+            line.append(utf8.constData(), size_t(utf8.size()));
+            return;
+        }
+        dst[i] = char(p[i]);
     }
 }
 
