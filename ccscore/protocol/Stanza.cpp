@@ -189,15 +189,26 @@ namespace {
 // to the XML reader (other bytes, other entities, "]]>" in text).
 bool unescapePlain(QByteArrayView raw, bool attribute, QString *out)
 {
+    // 0: printable ASCII that means itself; anything else is looked at below.
+    static constexpr auto kPlain = [] {
+        std::array<bool, 256> plain {};
+        for (int b = 0x20; b <= 0x7e; ++b)
+            plain[b] = b != '&' && b != '<' && b != '>';
+        return plain;
+    }();
     bool entities = false;
     for (qsizetype i = 0; i < raw.size(); ++i) {
         const auto c = static_cast<unsigned char>(raw[i]);
-        if (c >= 0x20 && c <= 0x7e) {
-            if (c == '&')
-                entities = true;
-            else if (c == '<')
-                return false;
-            else if (c == '>' && !attribute && i >= 2 && raw[i - 1] == ']' && raw[i - 2] == ']')
+        if (kPlain[c])
+            continue;
+        if (c == '&') {
+            entities = true;
+            continue;
+        }
+        if (c == '<')
+            return false;
+        if (c == '>') {
+            if (!attribute && i >= 2 && raw[i - 1] == ']' && raw[i - 2] == ']')
                 return false; // "]]>" is not allowed in text
             continue;
         }
