@@ -111,13 +111,18 @@ bool appendEscapedAscii(QByteArray &out, QByteArrayView text, bool quotes)
 {
     // One pass over a table: 0 copies the byte, 1 needs an entity (for '"' and '\''
     // only in attribute values), 2 leaves the fast path.
-    static constexpr auto kClass = [] {
-        std::array<quint8, 256> c {};
+    using Classes = std::array<quint8, 256>;
+    static constexpr auto classes = [](bool attribute) {
+        Classes c {};
         for (int b = 0; b < 256; ++b)
             c[b] = (b < 0x20 && b != '\t' && b != '\n' && b != '\r') || b > 0x7e ? 2 : 0;
         c['&'] = c['<'] = c['>'] = 1;
+        if (attribute)
+            c['"'] = c['\''] = 1;
         return c;
-    }();
+    };
+    static constexpr Classes kText = classes(false), kAttribute = classes(true);
+    const Classes &kClass = quotes ? kAttribute : kText;
     const auto *const begin = reinterpret_cast<const uchar *>(text.data());
     const auto *const end = begin + text.size();
     const qsizetype at = out.size();
@@ -125,7 +130,7 @@ bool appendEscapedAscii(QByteArray &out, QByteArrayView text, bool quotes)
     char *dst = out.data() + at;
     for (const uchar *p = begin; p != end; ++p) {
         const quint8 cls = kClass[*p];
-        if (cls == 0 && !(quotes && (*p == '"' || *p == '\''))) {
+        if (cls == 0) {
             *dst++ = char(*p);
             continue;
         }
