@@ -10,6 +10,7 @@
 #include <QTimer>
 
 #include <memory>
+#include <string>
 
 namespace ccs::storage {
 class SecretStore;
@@ -45,6 +46,11 @@ private:
     void finish(int exitCode);
     void emitEvent(
         const QString &event, const QString &messageId, QJsonObject fields, const QString &readable);
+    // makeFields() -> QJsonObject (for --json); appendReadable(std::string &) appends the
+    // readable line's text. Only the one the output needs is called.
+    template<class Fields, class Readable>
+    void emitEventWith(
+        const QString &event, const QString &messageId, Fields &&makeFields, Readable &&appendReadable);
     void printError(const QString &text);
     void usageError(const QString &text);
     qint64 elapsedMs() const { return m_clock.elapsed(); }
@@ -66,6 +72,7 @@ private:
     int m_receipts = 0;
     int m_retries = 0;
     QSet<QString> m_receiptsFor; // original ids whose receipt came
+    std::string m_line; // the readable line being written
     // With --profile, what this run sends and receives goes into the profile's history.
     // Declared after the session, so they go first and the writer's last batch is flushed.
     QString m_historyProfile;

@@ -65,7 +65,12 @@ CcsConnection::~CcsConnection()
 
 void CcsConnection::open()
 {
-    m_connectTimer.start(std::max(1000, m_settings.connectTimeoutMs));
+    // The connection's time counts from when the event loop runs again: a caller that
+    // queues many messages right after opening (ccsctl send --count N) does not use it up.
+    QTimer::singleShot(0, this, [this] {
+        if (!m_authenticated && !m_finished && !m_closing && !m_aborted)
+            m_connectTimer.start(std::max(1000, m_settings.connectTimeoutMs));
+    });
     m_transport->connectToServer();
 }
 

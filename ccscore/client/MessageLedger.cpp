@@ -37,6 +37,7 @@ int MessageLedger::add(const DownstreamMessage &message)
     entry.message = message;
     entry.state = MessageState::Queued;
     entry.queuedAtMs = now;
+    entry.history.reserve(3); // queued, in flight, answered: the life of most messages
     entry.history.append({MessageState::Queued, now, 0, {}});
     const int index = int(m_entries.size());
     m_entries.append(std::move(entry));

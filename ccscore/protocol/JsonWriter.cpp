@@ -177,6 +177,37 @@ QByteArray serializeAck(const Ack &ack)
     return out;
 }
 
+bool serializeAround(const QJsonObject &object, QLatin1StringView key, QByteArray *before, QByteArray *after)
+{
+    const auto found = object.constFind(key);
+    if (found == object.constEnd() || !found->isString())
+        return false;
+    QByteArray head, tail;
+    QByteArray *out = &head;
+    *out += '{';
+    bool first = true;
+    for (auto it = object.constBegin(); it != object.constEnd(); ++it) {
+        if (!first)
+            *out += ',';
+        first = false;
+        writeString(*out, it.key());
+        *out += ':';
+        if (it == found)
+            out = &tail; // the value itself is left out
+        else
+            writeValue(*out, it.value());
+    }
+    *out += '}';
+    *before = std::move(head);
+    *after = std::move(tail);
+    return true;
+}
+
+void appendString(QByteArray &out, QStringView s)
+{
+    writeString(out, s);
+}
+
 QByteArray serialize(const QJsonObject &object)
 {
     QByteArray out;

@@ -16,5 +16,11 @@ QByteArray serialize(const QJsonObject &object);
 QByteArray serializePretty(const QJsonObject &object);
 // serialize(ack.toJson()), written directly: every message gets an ACK.
 QByteArray serializeAck(const Ack &ack);
+// serialize(object), cut around the value of its top-level string member `key`:
+// before + appendString(value) + after is what serialize() writes, for any value.
+// False (and nothing written) when the object has no string member `key`.
+bool serializeAround(const QJsonObject &object, QLatin1StringView key, QByteArray *before, QByteArray *after);
+// A JSON string (quoted and escaped as serialize() writes it), appended to out.
+void appendString(QByteArray &out, QStringView s);
 
 } // namespace ccs::json

@@ -3,6 +3,8 @@
 #include "Messages.h"
 
 #include <algorithm>
+#include <array>
+#include <cstring>
 
 namespace ccs::stanza {
 
@@ -107,41 +109,48 @@ namespace {
 // control character) returns false and takes the general path.
 bool appendEscapedAscii(QByteArray &out, QByteArrayView text, bool quotes)
 {
-    for (const char c : text) {
-        if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c > 0x7e)
+    // One pass over a table: 0 copies the byte, 1 needs an entity (for '"' and '\''
+    // only in attribute values), 2 leaves the fast path.
+    using Classes = std::array<quint8, 256>;
+    static constexpr auto classes = [](bool attribute) {
+        Classes c {};
+        for (int b = 0; b < 256; ++b)
+            c[b] = (b < 0x20 && b != '\t' && b != '\n' && b != '\r') || b > 0x7e ? 2 : 0;
+        c['&'] = c['<'] = c['>'] = 1;
+        if (attribute)
+            c['"'] = c['\''] = 1;
+        return c;
+    };
+    static constexpr Classes kText = classes(false), kAttribute = classes(true);
+    const Classes &kClass = quotes ? kAttribute : kText;
+    const auto *const begin = reinterpret_cast<const uchar *>(text.data());
+    const auto *const end = begin + text.size();
+    const qsizetype at = out.size();
+    out.resize(at + text.size()); // entities make it longer; appended as they come
+    char *dst = out.data() + at;
+    for (const uchar *p = begin; p != end; ++p) {
+        const quint8 cls = kClass[*p];
+        if (cls == 0) {
+            *dst++ = char(*p);
+            continue;
+        }
+        if (cls == 2) {
+            out.truncate(at);
             return false;
-    }
-    // Copies the runs between characters that need an entity in one go.
-    const char *run = text.data();
-    const char *const end = text.data() + text.size();
-    for (const char *p = run; p != end; ++p) {
-        const char *entity = nullptr;
-        switch (*p) {
-        case '&':
-            entity = "&amp;";
-            break;
-        case '<':
-            entity = "&lt;";
-            break;
-        case '>':
-            entity = "&gt;";
-            break;
-        case '"':
-            entity = quotes ? "&quot;" : nullptr;
-            break;
-        case '\'':
-            entity = quotes ? "&apos;" : nullptr;
-            break;
-        default:
-            break;
         }
-        if (entity) {
-            out.append(run, p - run);
-            out.append(entity);
-            run = p + 1;
-        }
+        const char *entity = *p == '&' ? "&amp;"
+            : *p == '<'                ? "&lt;"
+            : *p == '>'                ? "&gt;"
+            : *p == '"'                ? "&quot;"
+                                       : "&apos;";
+        const qsizetype written = dst - out.data();
+        const qsizetype entityLength = qsizetype(std::strlen(entity));
+        out.resize(out.size() + entityLength - 1);
+        dst = out.data() + written;
+        std::memcpy(dst, entity, size_t(entityLength));
+        dst += entityLength;
     }
-    out.append(run, end - run);
+    out.truncate(dst - out.data());
     return true;
 }
 
@@ -185,15 +194,26 @@ namespace {
 // to the XML reader (other bytes, other entities, "]]>" in text).
 bool unescapePlain(QByteArrayView raw, bool attribute, QString *out)
 {
+    // 0: printable ASCII that means itself; anything else is looked at below.
+    static constexpr auto kPlain = [] {
+        std::array<bool, 256> plain {};
+        for (int b = 0x20; b <= 0x7e; ++b)
+            plain[b] = b != '&' && b != '<' && b != '>';
+        return plain;
+    }();
     bool entities = false;
     for (qsizetype i = 0; i < raw.size(); ++i) {
         const auto c = static_cast<unsigned char>(raw[i]);
-        if (c >= 0x20 && c <= 0x7e) {
-            if (c == '&')
-                entities = true;
-            else if (c == '<')
-                return false;
-            else if (c == '>' && !attribute && i >= 2 && raw[i - 1] == ']' && raw[i - 2] == ']')
+        if (kPlain[c])
+            continue;
+        if (c == '&') {
+            entities = true;
+            continue;
+        }
+        if (c == '<')
+            return false;
+        if (c == '>') {
+            if (!attribute && i >= 2 && raw[i - 1] == ']' && raw[i - 2] == ']')
                 return false; // "]]>" is not allowed in text
             continue;
         }

@@ -108,7 +108,8 @@ int main(int argc, char *argv[])
         {QStringLiteral("startup-runs"), QStringLiteral("ccs-admin launches (default 5)."),
             QStringLiteral("n"), QStringLiteral("5")},
         {QStringLiteral("sections"),
-            QStringLiteral("Any of downstream,scaling,upstream,inbox,startup (default all)."),
+            QStringLiteral("Any of downstream,scaling,upstream,inbox,startup (default all), and "
+                           "client-cpu (not in the default: the limit client's CPU per message alone)."),
             QStringLiteral("list"), QStringLiteral("downstream,scaling,upstream,inbox,startup")},
         {QStringLiteral("emulator-threads"),
             QStringLiteral("ccs-emulator --threads values the scaling section compares (default 1,2)."),
@@ -256,6 +257,23 @@ int main(int argc, char *argv[])
         }
     }
 
+    // The limit client's own CPU per message, to set beside ccsctl's (tests/bench/client_cpu_ab.sh):
+    // one connection, nothing else running in this process.
+    std::vector<DownstreamResult> clientCpu;
+    if (wants("client-cpu")) {
+        for (int run = 0; run < runs; ++run) {
+            progress(QStringLiteral("client CPU: the limit client, %1 messages, run %2/%3")
+                         .arg(messages)
+                         .arg(run + 1)
+                         .arg(runs));
+            DownstreamResult r = runReferenceDownstream(programs, 1, messages);
+            if (r.ok)
+                clientCpu.push_back(r);
+            else
+                failures << r.error;
+        }
+    }
+
     std::vector<double> startupMs, versionMs;
     if (wants("startup")) {
         for (int run = 0; run < startupRuns; ++run) {
@@ -363,6 +381,25 @@ int main(int argc, char *argv[])
         o << "| " << num(inboxRate) << " | " << num(median(p99), 1) << " | " << num(median(mx), 1) << " | "
           << num(median(rssMiB)) << " | " << num(median(perMsg)) << " | " << num(median(modelMiB)) << " | "
           << num(median(secs), 1) << " |\n\n";
+    }
+    if (wants("client-cpu") && !clientCpu.empty()) {
+        o << "### The limit client's CPU per downstream message (one connection, " << num(messages)
+          << " messages)\n\n";
+        o << "User + sys CPU of this process (getrusage), divided by the messages. \"sending\": first "
+             "write to last ACK; \"with login\": from before the TLS connection to after its close.\n\n";
+        o << "| run | msg/s | CPU µs per message, sending | CPU µs per message, with login |\n"
+             "|---:|---:|---:|---:|\n";
+        std::vector<double> sending, withLogin, rate;
+        for (size_t i = 0; i < clientCpu.size(); ++i) {
+            const DownstreamResult &r = clientCpu[i];
+            sending.push_back(r.selfCpuSeconds / messages * 1e6);
+            withLogin.push_back(r.selfCpuWithLoginSeconds / messages * 1e6);
+            rate.push_back(r.rate);
+            o << "| " << (i + 1) << " | " << num(r.rate) << " | " << num(sending.back(), 2) << " | "
+              << num(withLogin.back(), 2) << " |\n";
+        }
+        o << "| median | " << num(median(rate)) << " | " << num(median(sending), 2) << " | "
+          << num(median(withLogin), 2) << " |\n\n";
     }
     if (wants("startup")) {
         o << "### Start-up of ccs-admin (offscreen), median of " << startupRuns << "\n\n";

@@ -209,6 +209,7 @@ DownstreamResult runReferenceDownstream(const BenchPrograms &programs, int conne
     work.sentNs.assign(size_t(messages), 0);
     work.ackNs.assign(size_t(messages), 0);
 
+    const double cpuBeforeLogin = selfCpuSeconds();
     std::vector<std::unique_ptr<ReferenceClient>> clients;
     for (int i = 0; i < connections; ++i) {
         clients.push_back(std::make_unique<ReferenceClient>(&work));
@@ -225,8 +226,10 @@ DownstreamResult runReferenceDownstream(const BenchPrograms &programs, int conne
     const double seconds = double(work.clock.nsecsElapsed()) / 1e9;
     r.emulatorCpu = cpu.emulatorShare(cpu.seconds());
     r.selfCpu = cpu.selfShare(cpu.seconds());
+    r.selfCpuSeconds = selfCpuSeconds() - cpu.selfStart;
     for (auto &c : clients)
         c->close();
+    r.selfCpuWithLoginSeconds = selfCpuSeconds() - cpuBeforeLogin;
     emulator.stop();
     if (!done || work.nacked > 0) {
         r.error = QStringLiteral("reference downstream: %1 ACKed, %2 NACKed of %3")

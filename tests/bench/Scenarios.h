@@ -20,6 +20,8 @@ struct DownstreamResult {
     double p50Ms = 0, p99Ms = 0; // ACK latency: stanza written -> ACK read
     double emulatorCpu = 0; // percent of one core over the run
     double selfCpu = 0; // the benchmark process (the client under test)
+    double selfCpuSeconds = 0; // the same in seconds (user + sys), first send to last ACK
+    double selfCpuWithLoginSeconds = 0; // reference client: from before its TLS login to after its close
 };
 
 // 'messages' downstream messages through CcsSession with 'connections' connections (window 100).

@@ -101,6 +101,45 @@ private Q_SLOTS:
         QCOMPARE(session.ledger()->size(), 1);
     }
 
+    // Copies of one message are validated and serialized once (see CcsSession::send): a
+    // copy whose other fields differ is checked again, and each copy goes with its own id.
+    void copiesAreValidatedByTheirOwnFields()
+    {
+        TestEmulator emu;
+        CCS_START_EMULATOR(emu);
+        CcsSession session;
+        CCS_OPEN_SESSION(session, emu.clientSettings());
+
+        DownstreamMessage copy = downstream(QStringLiteral("dev-1"));
+        QStringList ids;
+        for (const QString &id : {QString(), QStringLiteral("copy-\"<&>'-\u00e9"), QString()}) {
+            copy.messageId = id;
+            QVERIFY(session.send(copy));
+            ids.append(session.ledger()->at(session.ledger()->size() - 1).message.messageId);
+        }
+        ValidationFailure failure;
+        DownstreamMessage changed = copy;
+        changed.messageId.clear();
+        changed.data = QJsonObject {{QStringLiteral("from"), QStringLiteral("reserved")}};
+        QVERIFY(!session.send(changed, &failure));
+        QCOMPARE(failure.rule, ValidationRule::DataReservedKey);
+        changed = copy;
+        changed.messageId.clear();
+        changed.timeToLive = -1;
+        QVERIFY(!session.send(changed, &failure));
+        copy.messageId = ids.constFirst();
+        QVERIFY(!session.send(copy, &failure)); // an id already used
+        QCOMPARE(session.ledger()->size(), 3);
+
+        // Each copy reached the server as JSON it could read, under its own id.
+        QTRY_COMPARE_WITH_TIMEOUT(ackedCount(session.ledger()), 3, 10000);
+        const auto record = recordById(emu.server());
+        for (const QString &id : std::as_const(ids)) {
+            QCOMPARE(record.value(id).verdict, QStringLiteral("ack"));
+            QCOMPARE(record.value(id).to, QStringLiteral("dev-1"));
+        }
+    }
+
     void emptyIdGetsAGeneratedOne()
     {
         CcsSession session;

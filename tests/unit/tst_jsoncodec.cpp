@@ -33,6 +33,8 @@ private Q_SLOTS:
     void serializeIsCompactUtf8();
     void serializeAckIsSerializeOfToJson_data();
     void serializeAckIsSerializeOfToJson();
+    void serializeAroundSplicesTheValue_data();
+    void serializeAroundSplicesTheValue();
     void plainAckFastPath_data();
     void plainAckFastPath();
     void survivesRandomGarbage();
@@ -348,6 +350,38 @@ void TestJsonCodec::serializeAckIsSerializeOfToJson()
 {
     QFETCH(Ack, ack);
     QCOMPARE(json::serializeAck(ack), json::serialize(ack.toJson()));
+}
+
+void TestJsonCodec::serializeAroundSplicesTheValue_data()
+{
+    QTest::addColumn<QJsonObject>("object");
+    QTest::addColumn<QString>("value");
+    const QJsonObject data {{QStringLiteral("message_id"), QStringLiteral("nested, not the one")},
+        {QStringLiteral("k"), QStringLiteral("v")}};
+    const QJsonObject message {{QStringLiteral("to"), QStringLiteral("TOKEN")},
+        {QStringLiteral("message_id"), QStringLiteral("m-1")}, {QStringLiteral("data"), data},
+        {QStringLiteral("time_to_live"), 60}, {QStringLiteral("dry_run"), true}};
+    QTest::newRow("generated id") << message << QStringLiteral("m-20261201-061500-0a1b2c3d-000042");
+    QTest::newRow("escapes and non-ASCII")
+        << message << QString::fromUtf8("\"\\\n\x01 </gcm> \xC3\xA9 \xF0\x9F\x98\x80");
+    QTest::newRow("empty value") << message << QString();
+    QTest::newRow("first member") << QJsonObject {{QStringLiteral("message_id"), QStringLiteral("x")}}
+                                  << QStringLiteral("y");
+    QTest::newRow("last member") << QJsonObject {{QStringLiteral("a"), 1},
+        {QStringLiteral("message_id"), QStringLiteral("x")}} << QStringLiteral("y");
+}
+
+void TestJsonCodec::serializeAroundSplicesTheValue()
+{
+    QFETCH(QJsonObject, object);
+    QFETCH(QString, value);
+    QByteArray before, after;
+    QVERIFY(json::serializeAround(object, QLatin1StringView("message_id"), &before, &after));
+    QByteArray spliced = before;
+    json::appendString(spliced, value);
+    spliced += after;
+    object.insert(QStringLiteral("message_id"), value);
+    QCOMPARE(spliced, json::serialize(object));
 }
 
 void TestJsonCodec::plainAckFastPath_data()
