@@ -20,6 +20,10 @@ struct DownstreamResult {
     double p50Ms = 0, p99Ms = 0; // ACK latency: stanza written -> ACK read
     double emulatorCpu = 0; // percent of one core over the run
     double selfCpu = 0; // the benchmark process (the client under test)
+    // The emulator's CPU per message in microseconds, from its threads' run
+    // time (schedstat): all threads, the server's (main) thread, the worker
+    // loops (ccs-emulator --threads N > 1).
+    double emulatorUsPerMsg = 0, serverThreadUsPerMsg = 0, loopThreadsUsPerMsg = 0;
 };
 
 // 'messages' downstream messages through CcsSession with 'connections' connections (window 100).
