@@ -24,13 +24,15 @@ MessageLedger::MessageLedger(QObject *parent)
 
 const LedgerEntry *MessageLedger::find(const QString &messageId) const
 {
-    const auto it = m_index.constFind(messageId);
-    return it == m_index.constEnd() ? nullptr : &m_entries.at(*it);
+    const IdIndex &index = shard(messageId);
+    const auto it = index.constFind(messageId);
+    return it == index.constEnd() ? nullptr : &m_entries.at(size_t(*it));
 }
 
 int MessageLedger::add(const DownstreamMessage &message)
 {
-    if (m_index.contains(message.messageId))
+    IdIndex &ids = shard(message.messageId);
+    if (ids.contains(message.messageId))
         return -1;
     const qint64 now = QDateTime::currentMSecsSinceEpoch();
     LedgerEntry entry;
@@ -40,8 +42,8 @@ int MessageLedger::add(const DownstreamMessage &message)
     entry.history.reserve(3); // queued, in flight, answered: the life of most messages
     entry.history.append({MessageState::Queued, now, 0, {}});
     const int index = int(m_entries.size());
-    m_entries.append(std::move(entry));
-    m_index.insert(message.messageId, index);
+    m_entries.push_back(std::move(entry));
+    ids.insert(message.messageId, index);
     ++m_counts[std::size_t(MessageState::Queued)];
     Q_EMIT entryAdded(index);
     return index;
@@ -49,9 +51,9 @@ int MessageLedger::add(const DownstreamMessage &message)
 
 void MessageLedger::transition(int index, MessageState to, int connectionId, const QString &detail)
 {
-    if (index < 0 || index >= m_entries.size())
+    if (index < 0 || index >= size())
         return;
-    LedgerEntry &entry = m_entries[index];
+    LedgerEntry &entry = m_entries[size_t(index)];
     const MessageState from = entry.state;
     const qint64 now = QDateTime::currentMSecsSinceEpoch();
     entry.state = to;
@@ -86,7 +88,8 @@ int MessageLedger::count(MessageState state) const
 void MessageLedger::clear()
 {
     m_entries.clear();
-    m_index.clear();
+    for (IdIndex &ids : m_index)
+        ids.clear();
     m_counts.fill(0);
     Q_EMIT cleared();
 }

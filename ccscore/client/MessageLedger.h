@@ -7,6 +7,7 @@
 #include <QVector>
 
 #include <array>
+#include <deque>
 #include <optional>
 
 namespace ccs {
@@ -42,14 +43,14 @@ public:
     explicit MessageLedger(QObject *parent = nullptr);
 
     int size() const { return int(m_entries.size()); }
-    const LedgerEntry &at(int index) const { return m_entries.at(index); }
-    int indexOf(const QString &messageId) const { return m_index.value(messageId, -1); }
+    const LedgerEntry &at(int index) const { return m_entries.at(size_t(index)); }
+    int indexOf(const QString &messageId) const { return shard(messageId).value(messageId, -1); }
     const LedgerEntry *find(const QString &messageId) const;
 
     // Used by the session. add() returns the new index, or -1 if the id is taken.
     int add(const DownstreamMessage &message);
     void transition(int index, MessageState to, int connectionId = 0, const QString &detail = {});
-    LedgerEntry &entryForUpdate(int index) { return m_entries[index]; }
+    LedgerEntry &entryForUpdate(int index) { return m_entries[size_t(index)]; }
     // Counts by state, for summaries.
     int count(MessageState state) const;
     void clear();
@@ -60,8 +61,21 @@ Q_SIGNALS:
     void cleared();
 
 private:
-    QVector<LedgerEntry> m_entries;
-    QHash<QString, int> m_index;
+    // Storage that grows without stalls at a million entries ("Send copies"
+    // accepts that many): a deque adds blocks and never moves what it holds
+    // (a vector copies every entry each time it grows, for up to a second at
+    // a million), and the id index is split in shards that each rehash alone
+    // (one hash of a million would re-insert every id at once).
+    static constexpr size_t kIndexShards = 64;
+    using IdIndex = QHash<QString, int>;
+    const IdIndex &shard(const QString &messageId) const
+    {
+        return m_index[qHash(messageId) % kIndexShards];
+    }
+    IdIndex &shard(const QString &messageId) { return m_index[qHash(messageId) % kIndexShards]; }
+
+    std::deque<LedgerEntry> m_entries;
+    std::array<IdIndex, kIndexShards> m_index;
     std::array<int, 9> m_counts {}; // by MessageState, so count() is O(1)
 };
 

@@ -1,8 +1,19 @@
 #include "ConnectionLoop.h"
 
+#include "protocol/JsonCodec.h"
+
 #include <QTimer>
 
 namespace ccs::emulator {
+
+ParsedGcm parseGcm(const QString &stanzaId, const QString &json)
+{
+    ParsedGcm gcm;
+    gcm.stanzaId = stanzaId;
+    gcm.raw = json.toUtf8();
+    gcm.message = json::parseClientMessage(gcm.raw, &gcm.object);
+    return gcm;
+}
 
 void DescriptorServer::incomingConnection(qintptr descriptor)
 {
@@ -56,6 +67,19 @@ void ConnectionLoop::open(QSslSocket *socket)
     const QString peer = socket->peerAddress().toString();
     auto unsent = std::make_shared<std::atomic<qint64>>(0);
     auto *stream = new EmulatorStream(id, socket, m_setup.limits, m_setup.authenticator, this);
+    // Another loop than the server's parses a read's stanzas here and hands
+    // them over at once; on the server's own loop the stream's signals are
+    // direct calls and the server parses them.
+    if (thread() != m_setup.serverThread) {
+        stream->setBatched(true);
+        QObject::connect(stream, &EmulatorStream::gcmBatchReceived, this, [this, id](const GcmBatch &batch) {
+            ParsedGcmBatch parsed;
+            parsed.reserve(size_t(batch.size()));
+            for (const GcmStanza &gcm : batch)
+                parsed.push_back(parseGcm(gcm.stanzaId, gcm.json));
+            m_setup.received(id, std::move(parsed));
+        });
+    }
     // What the server reads as ConnectionInfo::unsentBytes, kept current here.
     auto update = [stream, unsent] { unsent->store(stream->unsentBytes(), std::memory_order_relaxed); };
     QObject::connect(socket, &QSslSocket::encryptedBytesWritten, stream, update);

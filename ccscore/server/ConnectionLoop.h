@@ -5,6 +5,9 @@
 
 #include "EmulatorStream.h"
 #include "EmulatorTypes.h"
+#include "protocol/Messages.h"
+
+#include <QJsonObject>
 
 #include <QSslConfiguration>
 #include <QTcpServer>
@@ -12,8 +15,19 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <vector>
 
 namespace ccs::emulator {
+
+// One <gcm> payload of a client, its JSON parsed: what the server answers.
+struct ParsedGcm {
+    QString stanzaId;
+    QByteArray raw; // the JSON as sent, UTF-8
+    QJsonObject object; // what validation sees (not filled for a plain ACK)
+    ClientMessage message;
+};
+using ParsedGcmBatch = std::vector<ParsedGcm>;
+ParsedGcm parseGcm(const QString &stanzaId, const QString &json);
 
 // Hands each accepted socket descriptor on, unopened: the TLS handshake is
 // made by the loop that will serve the connection.
@@ -29,7 +43,9 @@ protected:
 
 // One event loop's share of the connections: the TLS handshake (as
 // QSslServer makes it: the configured certificate, a 10 s limit), then the
-// EmulatorStream, both owned by this object on its thread. Nothing here
+// EmulatorStream, both owned by this object on its thread, and the parsing of
+// the JSON the stream reads (the server's thread, which every connection
+// shares, keeps only what needs its state). Nothing here
 // touches the server's state: the stream's signals reach the server queued,
 // and what the server needs to know goes through the callbacks below, which
 // the server makes safe to call from this thread.
@@ -50,6 +66,11 @@ public:
             std::shared_ptr<std::atomic<qint64>> unsentBytes)>
             opened;
         std::function<void()> handshakeFailed;
+        // A stream on a loop other than the server's: the <gcm> stanzas of
+        // one read, parsed here (queued to the server by the callback); the
+        // server's own loop leaves them to the server, one by one.
+        QThread *serverThread = nullptr;
+        std::function<void(int id, ParsedGcmBatch batch)> received;
     };
 
     explicit ConnectionLoop(Setup setup, QObject *parent = nullptr);

@@ -9,9 +9,10 @@ StreamHandle::StreamHandle(
     : m_stream(stream)
     , m_sameThread(sameThread)
     , m_unsent(unsent ? std::move(unsent) : std::make_shared<std::atomic<qint64>>(0))
+    , m_pending(sameThread ? nullptr : std::make_shared<Pending>())
 { }
 
-template<typename F> void StreamHandle::run(F &&call)
+void StreamHandle::run(Call call)
 {
     if (!m_stream)
         return;
@@ -19,12 +20,26 @@ template<typename F> void StreamHandle::run(F &&call)
         call(m_stream);
         return;
     }
+    bool first = false;
+    {
+        QMutexLocker lock(&m_pending->mutex);
+        first = m_pending->calls.empty();
+        m_pending->calls.push_back(std::move(call));
+    }
+    if (!first)
+        return; // the hop queued for the first one takes this one too
     // Queued to the stream's thread, in the order of the calls; dropped if the
     // stream is gone by then.
     QMetaObject::invokeMethod(
         m_stream,
-        [stream = m_stream, unsent = m_unsent, call = std::forward<F>(call)]() mutable {
-            call(stream);
+        [stream = m_stream, unsent = m_unsent, pending = m_pending] {
+            std::vector<Call> calls;
+            {
+                QMutexLocker lock(&pending->mutex);
+                calls.swap(pending->calls);
+            }
+            for (const Call &call : calls)
+                call(stream);
             unsent->store(stream->unsentBytes(), std::memory_order_relaxed);
         },
         Qt::QueuedConnection);

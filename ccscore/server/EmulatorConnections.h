@@ -5,6 +5,7 @@
 #include "EmulatorContext.h"
 #include "EmulatorStream.h"
 
+#include <QMutex>
 #include <QSet>
 #include <QTimer>
 
@@ -13,6 +14,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <vector>
 
 namespace ccs::emulator {
 
@@ -53,12 +55,22 @@ public:
     void markClosing() { m_open = false; } // the stream ended itself (a stream error)
 
 private:
-    template<typename F> void run(F &&call);
+    using Call = std::function<void(EmulatorStream *)>;
+    // Calls made for a stream on another thread and not taken by it yet: the
+    // first one queues a hop, which takes all that were made by the time it
+    // runs (an answer each is one hop for a batch, and one write to the
+    // socket rather than one a stanza).
+    struct Pending {
+        QMutex mutex;
+        std::vector<Call> calls;
+    };
+    void run(Call call);
 
     EmulatorStream *m_stream = nullptr;
     bool m_sameThread = true;
     bool m_open = true; // mirrored for a stream on another thread
     std::shared_ptr<std::atomic<qint64>> m_unsent;
+    std::shared_ptr<Pending> m_pending;
 };
 
 struct Connection {

@@ -80,8 +80,10 @@ bool deviceKindFromName(QStringView name, DeviceKind *kind)
 // and one on the server's thread, taken in turn), which makes the TLS
 // handshake and runs the EmulatorStream (decryption, XML, SASL, encryption).
 // The stream's signals reach Private queued, in the order the stream emitted
-// them; Private's calls reach the stream queued (StreamHandle), in the order
-// made. So the observer (the conformance grader) and the server's signals are
+// them, the <gcm> stanzas of one read at once and with their JSON parsed on
+// the worker (ParsedGcm); Private's calls reach
+// the stream queued (StreamHandle), in the order made, those made before the
+// stream's thread takes them in one hop. So the observer (the conformance grader) and the server's signals are
 // called on the server's thread, one at a time and in each connection's
 // order, and with one connection the run is the same for a seed whatever the
 // thread count. threads = 1 keeps the QSslServer and every stream on the
@@ -142,7 +144,8 @@ public:
     void startLoops(int count, const QSslConfiguration &ssl);
     void dispatch(qintptr descriptor);
     void stopLoops();
-    void onGcm(Connection &c, const QString &stanzaId, const QString &text);
+    void onGcm(Connection &c, const ParsedGcm &gcm);
+    void onGcmBatch(int connectionId, const ParsedGcmBatch &batch);
     void handleUnparsable(Connection &c, const QString &stanzaId, const QByteArray &raw,
         const QJsonObject &object, const ParseError &error);
     void handleClientAck(Connection &c, const QString &to, const QString &messageId);
@@ -207,7 +210,7 @@ void EmulatorServer::Private::watchStream(EmulatorStream *stream, int id)
     QObject::connect(
         stream, &EmulatorStream::gcmReceived, q, [this, id](const QString &stanzaId, const QString &text) {
             if (Connection *c = connections.find(id))
-                onGcm(*c, stanzaId, text);
+                onGcm(*c, parseGcm(stanzaId, text));
         });
     QObject::connect(stream, &EmulatorStream::streamErrorSent, q, [this, id] {
         ++counters().streamErrors;
@@ -278,6 +281,12 @@ void EmulatorServer::Private::startLoops(int count, const QSslConfiguration &ssl
     setup.authenticator
         = [senders](const QString &a, const QString &p) { return authenticateAgainst(senders, a, p); };
     setup.nextConnectionId = nextConnectionId;
+    setup.serverThread = q->thread();
+    // From a worker: queued to this thread, in the order of the stream's signals.
+    setup.received = [this](int id, ParsedGcmBatch batch) {
+        QMetaObject::invokeMethod(
+            q, [this, id, batch = std::move(batch)] { onGcmBatch(id, batch); }, Qt::QueuedConnection);
+    };
     setup.watch = [this](EmulatorStream *stream, int id) { watchStream(stream, id); };
     // From a worker: queued to this thread, after which the stream's own signals follow.
     setup.handshakeFailed = [this] {
@@ -347,11 +356,21 @@ void EmulatorServer::Private::stopLoops()
 }
 
 // Dispatch on what the client sent, as json::parseClientMessage reads it.
-void EmulatorServer::Private::onGcm(Connection &c, const QString &stanzaId, const QString &text)
+// From a worker loop: a read's stanzas, parsed there.
+void EmulatorServer::Private::onGcmBatch(int connectionId, const ParsedGcmBatch &batch)
 {
-    const QByteArray raw = text.toUtf8();
-    QJsonObject object; // what validation sees, as it was sent (not filled for a plain ACK)
-    const ClientMessage message = json::parseClientMessage(raw, &object);
+    for (const ParsedGcm &gcm : batch) {
+        if (Connection *c = connections.find(connectionId))
+            onGcm(*c, gcm);
+    }
+}
+
+void EmulatorServer::Private::onGcm(Connection &c, const ParsedGcm &gcm)
+{
+    const QString &stanzaId = gcm.stanzaId;
+    const QByteArray &raw = gcm.raw;
+    const QJsonObject &object = gcm.object;
+    const ClientMessage &message = gcm.message;
     if (const auto *ack = std::get_if<Ack>(&message)) {
         handleClientAck(c, ack->to, ack->messageId);
     } else if (const auto *downstream = std::get_if<DownstreamMessage>(&message)) {

@@ -4,6 +4,7 @@
 #include "xmpp/StanzaWriter.h"
 
 #include <algorithm>
+#include <utility>
 
 Q_LOGGING_CATEGORY(lcCcsServer, "ccs.server")
 
@@ -129,6 +130,25 @@ void EmulatorStream::feed(QByteArrayView bytes)
     if (bytes.isEmpty() || !isOpen())
         return;
     m_reader.feed(bytes);
+    flushGcmBatch();
+}
+
+void EmulatorStream::gcmRead(const QString &stanzaId, const QString &json)
+{
+    if (m_batched)
+        m_gcmBatch.append({stanzaId, json});
+    else
+        Q_EMIT gcmReceived(stanzaId, json);
+}
+
+// Before any other signal and at the end of each read: the server sees
+// everything in the order it was read.
+void EmulatorStream::flushGcmBatch()
+{
+    if (m_gcmBatch.isEmpty())
+        return;
+    const GcmBatch batch = std::exchange(m_gcmBatch, {});
+    Q_EMIT gcmBatchReceived(batch);
 }
 
 void EmulatorStream::streamOpened(const xmpp::StreamHeader &header)
@@ -144,7 +164,7 @@ void EmulatorStream::stanzaRead(XmlElement &&stanza, bool /*oversized: no run is
 
 bool EmulatorStream::plainGcmRead(const QString &id, const QString &json)
 {
-    Q_EMIT gcmReceived(id, json);
+    gcmRead(id, json);
     return true;
 }
 
@@ -206,9 +226,11 @@ void EmulatorStream::handleStanza(const XmlElement &stanza)
     case Kind::Authenticated:
         m_reader.restartStream();
         qCInfo(lcCcsServer) << "connection" << m_id << "authenticated as sender" << m_handshake.senderId();
+        flushGcmBatch();
         Q_EMIT authenticated(m_handshake.senderId());
         break;
     case Kind::AuthFailed:
+        flushGcmBatch();
         Q_EMIT authenticationFailed();
         if (step.close)
             closeStream();
@@ -216,6 +238,7 @@ void EmulatorStream::handleStanza(const XmlElement &stanza)
     case Kind::Bound:
         m_reader.setPlainEnabled(true);
         m_authTimer.stop();
+        flushGcmBatch();
         Q_EMIT bound();
         break;
     case Kind::Message:
@@ -242,7 +265,7 @@ void EmulatorStream::handleMessage(const XmlElement &message)
         qCDebug(lcCcsServer) << "connection" << m_id << "ignored a <message> without <gcm>";
         return;
     }
-    Q_EMIT gcmReceived(message.attribute(QLatin1String("id")), gcm->text);
+    gcmRead(message.attribute(QLatin1String("id")), gcm->text);
 }
 
 void EmulatorStream::sendGcm(const QByteArray &json)
@@ -274,6 +297,7 @@ void EmulatorStream::sendStreamErrorAndClose(const QString &condition, const QSt
     qCInfo(lcCcsServer) << "connection" << m_id << "stream error" << condition << text;
     sendStreamHeader();
     write(xmpp::writer::streamError(condition, text));
+    flushGcmBatch();
     Q_EMIT streamErrorSent(condition);
     closeStream();
 }
@@ -327,6 +351,7 @@ void EmulatorStream::finishClose()
     m_closeTimer.stop();
     m_authTimer.stop();
     qCDebug(lcCcsServer) << "connection" << m_id << "closed";
+    flushGcmBatch();
     Q_EMIT closed();
 }
 

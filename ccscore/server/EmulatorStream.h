@@ -37,6 +37,13 @@ struct StreamLimits {
     qint64 maxUnsentBytes = 4 << 20;
 };
 
+// One <gcm> payload read from a client: the <message>'s id and the JSON.
+struct GcmStanza {
+    QString stanzaId;
+    QString json;
+};
+using GcmBatch = QList<GcmStanza>;
+
 // Speaks the XMPP side of CCS on one TLS socket: reads with the shared
 // xmpp::StanzaReader, leaves stream header, features, SASL PLAIN, restart,
 // bind, session and iq answers to xmpp::ServerHandshake, and writes stream
@@ -78,6 +85,12 @@ public:
     QString senderId() const { return m_handshake.senderId(); }
     QString fullJid() const { return m_handshake.fullJid(); }
     qint64 unsentBytes() const; // written, not yet sent to the peer
+    // Batched: the <gcm> payloads of one read reach the server as one
+    // gcmBatchReceived() instead of one gcmReceived() each, emitted at the end
+    // of the read and before any other signal (so the order holds). For a
+    // stream on another thread than the server's: one queued hop a read, not
+    // one a stanza.
+    void setBatched(bool batched) { m_batched = batched; }
 
     // <message id=".."><gcm xmlns="google:mobile:data">JSON</gcm></message>
     void sendGcm(const QByteArray &json);
@@ -98,6 +111,8 @@ Q_SIGNALS:
     void bound();
     // A <message> with a <gcm xmlns="google:mobile:data"> child.
     void gcmReceived(const QString &stanzaId, const QString &json);
+    // Batched mode: the <gcm> payloads of one read, in order.
+    void gcmBatchReceived(const ccs::emulator::GcmBatch &batch);
     void streamErrorSent(const QString &condition);
     void closed();
 
@@ -112,6 +127,8 @@ private:
     bool keepReading() const override { return isOpen(); }
     void handleStanza(const XmlElement &stanza);
     void handleMessage(const XmlElement &message);
+    void gcmRead(const QString &stanzaId, const QString &json);
+    void flushGcmBatch();
     void sendStreamHeader();
     void write(const QByteArray &xml);
     void finishClose();
@@ -129,6 +146,8 @@ private:
     bool m_headerSent = false;
     bool m_closedEmitted = false;
     quint64 m_nextStanzaId = 1;
+    bool m_batched = false;
+    GcmBatch m_gcmBatch; // batched mode: read, not yet emitted
     QTimer m_closeTimer;
     QTimer m_authTimer;
 };

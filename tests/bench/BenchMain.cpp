@@ -36,19 +36,24 @@ QString pct(double value)
 
 struct Medians {
     double rate = 0, p50 = 0, p99 = 0, emulatorCpu = 0, selfCpu = 0;
+    double emulatorUs = 0, serverUs = 0, loopsUs = 0; // emulator CPU per message
 };
 
 Medians mediansOf(const std::vector<DownstreamResult> &runs)
 {
-    std::vector<double> rate, p50, p99, emu, self;
+    std::vector<double> rate, p50, p99, emu, self, emuUs, serverUs, loopsUs;
     for (const DownstreamResult &r : runs) {
         rate.push_back(r.rate);
         p50.push_back(r.p50Ms);
         p99.push_back(r.p99Ms);
         emu.push_back(r.emulatorCpu);
         self.push_back(r.selfCpu);
+        emuUs.push_back(r.emulatorUsPerMsg);
+        serverUs.push_back(r.serverThreadUsPerMsg);
+        loopsUs.push_back(r.loopThreadsUsPerMsg);
     }
-    return {median(rate), median(p50), median(p99), median(emu), median(self)};
+    return {median(rate), median(p50), median(p99), median(emu), median(self), median(emuUs), median(serverUs),
+        median(loopsUs)};
 }
 
 QList<int> parseList(const QString &text)
@@ -346,6 +351,27 @@ int main(int argc, char *argv[])
                          ? QStringLiteral("%1x").arg(num(last->second.rate / first->second.rate, 2))
                          : QStringLiteral("n/a"))
               << " |\n";
+        }
+        o << "\n";
+        o << "Emulator CPU per message (microseconds of run time on a core, from each thread's "
+             "/proc/PID/task/TID/schedstat: the time waiting for a core is not in it), all threads = the "
+             "server's thread + the worker loops' + Qt's own:\n\n";
+        o << "| connections |";
+        for (int t : emulatorThreads)
+            o << " --threads " << t << " all | server thread | worker loops |";
+        o << "\n|---:|";
+        for (qsizetype i = 0; i < emulatorThreads.size(); ++i)
+            o << "---:|---:|---:|";
+        o << "\n";
+        for (int c : connectionCounts) {
+            o << "| " << c << " |";
+            for (int t : emulatorThreads) {
+                const auto it = scaling.find({t, c});
+                const Medians m = it != scaling.end() ? it->second : Medians {};
+                o << " " << num(m.emulatorUs, 1) << " | " << num(m.serverUs, 1) << " | " << num(m.loopsUs, 1)
+                  << " |";
+            }
+            o << "\n";
         }
         o << "\n";
     }

@@ -2,6 +2,7 @@
 
 #include <QCoreApplication>
 #include <QEventLoop>
+#include <QDir>
 #include <QFile>
 #include <QThread>
 #include <QTimer>
@@ -48,6 +49,35 @@ double processCpuSeconds(qint64 pid)
         return 0;
     const double ticks = double(fields.at(11).toLongLong() + fields.at(12).toLongLong()); // utime + stime
     return ticks / double(::sysconf(_SC_CLK_TCK));
+}
+
+std::map<qint64, ThreadRuntime> threadRuntimes(qint64 pid)
+{
+    std::map<qint64, ThreadRuntime> out;
+    const QString taskDir = QStringLiteral("/proc/%1/task").arg(pid);
+    const QStringList tids = QDir(taskDir).entryList(QDir::Dirs | QDir::NoDotAndDotDot);
+    for (const QString &tid : tids) {
+        QFile stat(taskDir + QLatin1Char('/') + tid + QStringLiteral("/schedstat"));
+        QFile comm(taskDir + QLatin1Char('/') + tid + QStringLiteral("/comm"));
+        if (!stat.open(QIODevice::ReadOnly) || !comm.open(QIODevice::ReadOnly))
+            continue; // the thread ended meanwhile
+        ThreadRuntime t;
+        t.name = QString::fromUtf8(comm.readAll().trimmed());
+        t.ns = stat.readAll().split(' ').value(0).toLongLong();
+        out.emplace(tid.toLongLong(), t);
+    }
+    return out;
+}
+
+std::map<qint64, ThreadRuntime> runtimeSince(
+    const std::map<qint64, ThreadRuntime> &before, const std::map<qint64, ThreadRuntime> &after)
+{
+    std::map<qint64, ThreadRuntime> out;
+    for (const auto &[tid, t] : after) {
+        const auto it = before.find(tid);
+        out.emplace(tid, ThreadRuntime {t.name, t.ns - (it != before.end() ? it->second.ns : 0)});
+    }
+    return out;
 }
 
 double selfCpuSeconds()

@@ -22,6 +22,7 @@
 #include <QTextStream>
 #include <QTimer>
 
+#include <map>
 #include <time.h>
 
 using namespace ccs;
@@ -42,6 +43,92 @@ QString num(double v, int decimals = 0)
     return QLocale::c().toString(v, 'f', decimals);
 }
 
+// CCS_OUTBOX_BENCH_TRACE=MS: every event the window's thread handled for at
+// least MS of its CPU time, by what received it (class, object name, the
+// parent's class) and the event type, so that a stall can be traced to its
+// handler. Only the outermost event is counted (a paint inside a timer's
+// slot counts for the timer), except that every widget's paint inside it is
+// also listed, "(paint)", whatever it took.
+class TracingApplication : public QApplication
+{
+public:
+    using QApplication::QApplication;
+
+    double thresholdMs = -1;
+
+    bool notify(QObject *receiver, QEvent *event) override
+    {
+        if (thresholdMs >= 0 && m_depth > 0 && event->type() == QEvent::Paint)
+            return timedPaint(receiver, event);
+        if (thresholdMs < 0 || m_depth > 0)
+            return QApplication::notify(receiver, event);
+        ++m_depth;
+        const qint64 before = threadCpuNs();
+        const QEvent::Type type = event->type(); // the event may be gone after notify()
+        const QString what = describe(receiver, type);
+        const bool result = QApplication::notify(receiver, event);
+        const double ms = double(threadCpuNs() - before) / 1e6;
+        --m_depth;
+        if (ms >= thresholdMs) {
+            Slow &slow = m_slow[what];
+            ++slow.count;
+            slow.totalMs += ms;
+            slow.maxMs = std::max(slow.maxMs, ms);
+        }
+        return result;
+    }
+
+    void report(QTextStream &out, double tracedMs) const
+    {
+        if (tracedMs < 0)
+            return;
+        out << "\nEvents that took >= " << num(tracedMs, 1)
+            << " ms of the window's thread's CPU (CCS_OUTBOX_BENCH_TRACE):\n\n";
+        out << "| receiver (class \"name\" < parent) | event | count | total ms | max ms |\n";
+        out << "|---|---:|---:|---:|---:|\n";
+        std::vector<std::pair<QString, Slow>> sorted(m_slow.begin(), m_slow.end());
+        std::sort(sorted.begin(), sorted.end(),
+            [](const auto &a, const auto &b) { return a.second.totalMs > b.second.totalMs; });
+        for (const auto &[what, slow] : sorted)
+            out << "| " << what << " | " << slow.count << " | " << num(slow.totalMs, 1) << " | "
+                << num(slow.maxMs, 1) << " |\n";
+    }
+
+private:
+    // Each widget's paint inside a window's update, whatever it took: where a
+    // repaint's time goes.
+    bool timedPaint(QObject *receiver, QEvent *event)
+    {
+        const qint64 before = threadCpuNs();
+        const QString what = QStringLiteral("(paint) ") + describe(receiver, QEvent::Paint);
+        const bool result = QApplication::notify(receiver, event);
+        Slow &paint = m_slow[what];
+        const double ms = double(threadCpuNs() - before) / 1e6;
+        ++paint.count;
+        paint.totalMs += ms;
+        paint.maxMs = std::max(paint.maxMs, ms);
+        return result;
+    }
+
+    struct Slow {
+        int count = 0;
+        double totalMs = 0, maxMs = 0;
+    };
+
+    static QString describe(QObject *receiver, QEvent::Type type)
+    {
+        QString what = QString::fromLatin1(receiver->metaObject()->className());
+        if (!receiver->objectName().isEmpty())
+            what += QStringLiteral(" \"%1\"").arg(receiver->objectName());
+        if (QObject *parent = receiver->parent())
+            what += QStringLiteral(" < %1").arg(QString::fromLatin1(parent->metaObject()->className()));
+        return what + QStringLiteral(" | %1").arg(int(type));
+    }
+
+    int m_depth = 0;
+    std::map<QString, Slow> m_slow;
+};
+
 } // namespace
 
 int main(int argc, char *argv[])
@@ -51,7 +138,7 @@ int main(int argc, char *argv[])
     qputenv("XDG_CONFIG_HOME", home.filePath(QStringLiteral("config")).toUtf8());
     if (!qEnvironmentVariableIsSet("QT_QPA_PLATFORM"))
         qputenv("QT_QPA_PLATFORM", "offscreen");
-    QApplication app(argc, argv);
+    TracingApplication app(argc, argv);
     QCommandLineParser parser;
     parser.setApplicationDescription(QStringLiteral(
         "Send copies of one message to ccs-emulator from the composer, with the outbox shown, "
@@ -151,12 +238,16 @@ int main(int argc, char *argv[])
     const double cpuBefore = selfCpuSeconds();
     const double emulatorCpuBefore = processCpuSeconds(emulator.pid());
     probe.start();
+    if (qEnvironmentVariableIsSet("CCS_OUTBOX_BENCH_TRACE")) // from here on: the measured run
+        app.thresholdMs = qEnvironmentVariable("CCS_OUTBOX_BENCH_TRACE").toDouble();
     const qint64 startNs = clock.nsecsElapsed();
     composer->sendCopies(copies);
     const bool done = spinUntil([&] { return answered >= 0; }, copies + 120000); // 1 ms a copy, and 2 minutes
     const double seconds = double(clock.nsecsElapsed() - startNs) / 1e9;
     spinUntil([] { return false; }, 300); // the last rows announced and painted
     probe.stop();
+    const double traceMs = app.thresholdMs;
+    app.thresholdMs = -1;
     const double cpu = selfCpuSeconds() - cpuBefore;
     const double emulatorCpu = processCpuSeconds(emulator.pid()) - emulatorCpuBefore;
     const int rows = outbox->model()->rowCount();
@@ -186,6 +277,7 @@ int main(int argc, char *argv[])
     out << "\ngap: wall time between two turns of the event loop (1 ms probe); busy: the CPU time the "
            "window's thread spent inside that gap (the gap without the time spent waiting for a core)\n";
     out << "\nTarget: gap p99 <= 16 ms: " << (percentile(gaps, 99) <= 16.0 ? "met" : "NOT met") << "\n";
+    app.report(out, traceMs);
     out.flush();
     session.close();
     spinUntil([&] { return session.state() == SessionState::Disconnected; }, 5000);

@@ -22,6 +22,10 @@ struct DownstreamResult {
     double selfCpu = 0; // the benchmark process (the client under test)
     double selfCpuSeconds = 0; // the same in seconds (user + sys), first send to last ACK
     double selfCpuWithLoginSeconds = 0; // reference client: from before its TLS login to after its close
+    // The emulator's CPU per message in microseconds, from its threads' run
+    // time (schedstat): all threads, the server's (main) thread, the worker
+    // loops (ccs-emulator --threads N > 1).
+    double emulatorUsPerMsg = 0, serverThreadUsPerMsg = 0, loopThreadsUsPerMsg = 0;
 };
 
 // 'messages' downstream messages through CcsSession with 'connections' connections (window 100).

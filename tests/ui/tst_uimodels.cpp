@@ -139,10 +139,38 @@ void TestUiModels::outboxModelFiltersInsideTheModel()
         QVERIFY(ledger.add(message(QStringLiteral("m-%1").arg(i), QStringLiteral("odd-device"))) >= 0);
     QTRY_COMPARE(model.announcedRecords(), 600);
     QCOMPARE(model.rowCount(), 2);
+    // A run of records moving in at once is one insert, not a reset of the views.
+    QSignalSpy resets(&model, &QAbstractItemModel::modelReset);
+    QSignalSpy inserts(&model, &QAbstractItemModel::rowsInserted);
+    QSignalSpy removals(&model, &QAbstractItemModel::rowsRemoved);
     for (int i = 20; i < 600; ++i) {
         ledger.transition(i, MessageState::InFlight, 1);
         ledger.transition(i, MessageState::Acked, 1);
     }
+    QTRY_COMPARE(model.rowCount(), 582);
+    QCOMPARE(resets.count(), 0);
+    QCOMPARE(inserts.count(), 1);
+    QCOMPARE(model.index(2, OutboxModel::IdColumn).data().toString(), QStringLiteral("m-20"));
+    // And a run moving out is one removal.
+    for (int i = 20; i < 600; ++i)
+        ledger.transition(i, MessageState::Failed, 1);
+    QTRY_COMPARE(model.rowCount(), 2);
+    QCOMPARE(resets.count(), 0);
+    QCOMPARE(removals.count(), 1);
+    QCOMPARE(model.index(1, OutboxModel::IdColumn).data().toString(), QStringLiteral("m-7"));
+    // Scattered moves (every other record, hundreds of runs) are one reset, and add up too.
+    model.setStateGroup(OutboxModel::StateGroup::Problems);
+    QCOMPARE(model.rowCount(), 580);
+    resets.clear();
+    for (int i = 20; i < 600; i += 2)
+        ledger.transition(i, MessageState::Acked, 1);
+    QTRY_COMPARE(model.rowCount(), 290);
+    QCOMPARE(resets.count(), 1);
+    QCOMPARE(model.ledgerIndex(0), 21);
+    QCOMPARE(model.ledgerIndex(289), 599);
+    model.setStateGroup(OutboxModel::StateGroup::Delivered);
+    for (int i = 21; i < 600; i += 2)
+        ledger.transition(i, MessageState::Acked, 1);
     QTRY_COMPARE(model.rowCount(), 582);
 
     model.setFilterText({});

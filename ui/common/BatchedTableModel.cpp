@@ -5,9 +5,12 @@
 namespace ccs::ui {
 
 namespace {
-// Above this many rows moving in or out of the filter at once, one reset is
-// cheaper for the views than that many single inserts and removals.
-constexpr size_t kMaxSingleMoves = 256;
+// Above this many runs of adjacent rows moving in or out of the filter at
+// once, one reset is cheaper for the views than that many removals and
+// inserts (each costs the views time in proportion to all their rows).
+// Messages change state mostly in the order they were sent, so the rows that
+// leave a filter ("Open") in one batch form a run or a few, however many.
+constexpr size_t kMaxMoves = 64;
 } // namespace
 
 BatchedTableModel::BatchedTableModel(QObject *parent)
@@ -179,7 +182,29 @@ void BatchedTableModel::applyFilteredChanges()
         emitChangedRows(firstRow, lastRow);
     if (leaving.empty() && arriving.empty())
         return;
-    if (leaving.size() + arriving.size() > kMaxSingleMoves) {
+    // Runs of rows: leaving ones adjacent in the view, arriving ones with no
+    // shown record between them (they land side by side).
+    struct Run {
+        int first, count;
+    };
+    std::vector<Run> removals, inserts;
+    for (const int record : leaving) {
+        const int row = rowForRecord(record);
+        if (!removals.empty() && removals.back().first + removals.back().count == row)
+            ++removals.back().count;
+        else
+            removals.push_back({row, 1});
+    }
+    int lastSlot = -1;
+    for (const int record : arriving) {
+        const int slot = int(std::lower_bound(m_visible.begin(), m_visible.end(), record) - m_visible.begin());
+        if (!inserts.empty() && slot == lastSlot)
+            ++inserts.back().count;
+        else
+            inserts.push_back({record, 1}); // first: the run's first record
+        lastSlot = slot;
+    }
+    if (removals.size() + inserts.size() > kMaxMoves) {
         beginResetModel();
         const int considered = m_considered;
         rebuildVisible();
@@ -190,18 +215,19 @@ void BatchedTableModel::applyFilteredChanges()
         endResetModel();
         return;
     }
-    for (auto it = leaving.rbegin(); it != leaving.rend(); ++it) {
-        const int row = rowForRecord(*it);
-        beginRemoveRows({}, row, row);
-        m_visible.erase(m_visible.begin() + row);
-        --m_rows;
+    for (auto it = removals.rbegin(); it != removals.rend(); ++it) {
+        beginRemoveRows({}, it->first, it->first + it->count - 1);
+        m_visible.erase(m_visible.begin() + it->first, m_visible.begin() + it->first + it->count);
+        m_rows -= it->count;
         endRemoveRows();
     }
-    for (const int record : arriving) {
-        const int row = int(std::lower_bound(m_visible.begin(), m_visible.end(), record) - m_visible.begin());
-        beginInsertRows({}, row, row);
-        m_visible.insert(m_visible.begin() + row, record);
-        ++m_rows;
+    auto next = arriving.cbegin();
+    for (const Run &run : inserts) {
+        const int row = int(std::lower_bound(m_visible.begin(), m_visible.end(), run.first) - m_visible.begin());
+        beginInsertRows({}, row, row + run.count - 1);
+        m_visible.insert(m_visible.begin() + row, next, next + run.count);
+        next += run.count;
+        m_rows += run.count;
         endInsertRows();
     }
 }
