@@ -16,5 +16,9 @@ QByteArray serialize(const QJsonObject &object);
 QByteArray serializePretty(const QJsonObject &object);
 // serialize(ack.toJson()), written directly: every message gets an ACK.
 QByteArray serializeAck(const Ack &ack);
+// serialize(message.toJson()), written directly: every downstream message is written to
+// the wire and to the history. `payload`, when given, receives serialize(*data) and
+// serialize(*notification), joined by a space (what the history indexes for search).
+QByteArray serializeDownstream(const DownstreamMessage &message, QByteArray *payload = nullptr);
 
 } // namespace ccs::json
