@@ -128,7 +128,8 @@ public:
     }
     Statement &text(const QString &value)
     {
-        sqlite3_bind_text16(m_stmt, ++m_next, value.utf16(), int(value.size() * 2), SQLITE_STATIC);
+        // constData(), not utf16(): the latter copies a string literal to end it with a 0.
+        sqlite3_bind_text16(m_stmt, ++m_next, value.constData(), int(value.size() * 2), SQLITE_STATIC);
         return *this;
     }
     Statement &text(const QByteArray &utf8)
