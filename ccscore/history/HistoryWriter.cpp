@@ -160,7 +160,8 @@ private:
 };
 
 // The connection's own handle: Qt's QSQLITE driver hands it out as "sqlite3*". It is used
-// only when this program talks to the very SQLite library the driver uses.
+// only when the driver runs the SQLite this program is linked with (the same source id;
+// on Linux, Windows with vcpkg and macOS with Homebrew, Qt's driver uses the shared library).
 sqlite3 *sqliteHandle(const QSqlDatabase &db, QString *error)
 {
     const QVariant handle = db.driver()->handle();
