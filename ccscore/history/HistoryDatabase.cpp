@@ -12,6 +12,11 @@ namespace ccs::history {
 
 namespace {
 
+// How long SQLite waits for another connection's lock: while opening (then a lock held
+// longer is another program's, reported as Locked), and once open.
+constexpr int kOpenBusyTimeoutMs = 250;
+constexpr int kBusyTimeoutMs = 5000;
+
 // Each migration takes the schema from version i to i + 1 inside one transaction.
 const char *const kMigrationV1[] = {
     "CREATE TABLE session ("
@@ -192,9 +197,11 @@ OpenResult openDatabaseImpl(
     }
     QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), connectionName);
     db.setDatabaseName(path);
-    // A busy timeout lets the reader and the writer share the file; read-only never writes.
-    QString options = readOnly ? QStringLiteral("QSQLITE_OPEN_READONLY;QSQLITE_BUSY_TIMEOUT=5000")
-                               : QStringLiteral("QSQLITE_BUSY_TIMEOUT=5000");
+    // Opening waits a short while for a lock (a file another program holds is reported at
+    // once, and the window goes on without freezing); once open, a longer busy timeout lets
+    // the readers and writers of ccs-admin and ccsctl share the file. Read-only never writes.
+    const QString busy = QStringLiteral("QSQLITE_BUSY_TIMEOUT=%1").arg(kOpenBusyTimeoutMs);
+    QString options = readOnly ? QStringLiteral("QSQLITE_OPEN_READONLY;") + busy : busy;
     if (isMemory && path != QLatin1String(":memory:"))
         options += QStringLiteral(";QSQLITE_OPEN_URI");
     db.setConnectOptions(options);
@@ -221,6 +228,7 @@ OpenResult openDatabaseImpl(
         if (version < kOldestReadableSchema)
             return fail(connectionName, OpenStatus::Unreadable, path,
                 QStringLiteral("schema %1 needs an upgrade; open it once with CCS Admin").arg(version));
+        query.exec(QStringLiteral("PRAGMA busy_timeout=%1").arg(kBusyTimeoutMs));
         *out = db;
         return {};
     }
@@ -253,6 +261,7 @@ OpenResult openDatabaseImpl(
             return fail(connectionName, classify(error), path, error.text());
         }
     }
+    query.exec(QStringLiteral("PRAGMA busy_timeout=%1").arg(kBusyTimeoutMs));
     *out = db;
     return {};
 }

@@ -208,6 +208,84 @@ void appendString(QByteArray &out, QStringView s)
     writeString(out, s);
 }
 
+QByteArray serializeDownstream(const DownstreamMessage &m, QByteArray *payload)
+{
+    // Past 2^53 a time_to_live goes through Qt's own number formatting (see writeValue).
+    constexpr qint64 kExactInteger = 9007199254740992;
+    if (!m.extra.isEmpty() || (m.timeToLive && (*m.timeToLive > kExactInteger || *m.timeToLive < -kExactInteger))) {
+        if (payload) {
+            payload->clear();
+            if (m.data)
+                *payload += serialize(*m.data);
+            if (m.notification) {
+                if (!payload->isEmpty())
+                    *payload += ' ';
+                *payload += serialize(*m.notification);
+            }
+        }
+        return serialize(m.toJson());
+    }
+    // Members in QJsonObject's (sorted) order; a member is written as toJson() puts it.
+    QByteArray out;
+    out.reserve(128 + 3 * (m.to.size() + m.messageId.size()));
+    const auto key = [&out](const char *name) {
+        out += out.size() > 1 ? ",\"" : "\"";
+        out += name;
+        out += "\":";
+    };
+    const auto string = [&](const char *name, const QString &value) {
+        if (!value.isEmpty()) {
+            key(name);
+            writeString(out, value);
+        }
+    };
+    const auto boolean = [&](const char *name, std::optional<bool> value) {
+        if (value) {
+            key(name);
+            out += *value ? "true" : "false";
+        }
+    };
+    qsizetype dataAt = -1, dataEnd = -1, notificationAt = -1, notificationEnd = -1;
+    out += '{';
+    string("collapse_key", m.collapseKey);
+    boolean("content_available", m.contentAvailable);
+    if (m.data) {
+        key("data");
+        dataAt = out.size();
+        writeObject(out, *m.data);
+        dataEnd = out.size();
+    }
+    boolean("delay_while_idle", m.delayWhileIdle);
+    boolean("delivery_receipt_requested", m.deliveryReceiptRequested);
+    boolean("dry_run", m.dryRun);
+    string("message_id", m.messageId);
+    boolean("mutable_content", m.mutableContent);
+    if (m.notification) {
+        key("notification");
+        notificationAt = out.size();
+        writeObject(out, *m.notification);
+        notificationEnd = out.size();
+    }
+    string("priority", m.priority);
+    if (m.timeToLive) {
+        key("time_to_live");
+        out += QByteArray::number(*m.timeToLive);
+    }
+    string("to", m.to);
+    out += '}';
+    if (payload) {
+        payload->clear();
+        if (dataAt >= 0)
+            payload->append(out.constData() + dataAt, dataEnd - dataAt);
+        if (notificationAt >= 0) {
+            if (!payload->isEmpty())
+                *payload += ' ';
+            payload->append(out.constData() + notificationAt, notificationEnd - notificationAt);
+        }
+    }
+    return out;
+}
+
 QByteArray serialize(const QJsonObject &object)
 {
     QByteArray out;

@@ -22,5 +22,9 @@ QByteArray serializeAck(const Ack &ack);
 bool serializeAround(const QJsonObject &object, QLatin1StringView key, QByteArray *before, QByteArray *after);
 // A JSON string (quoted and escaped as serialize() writes it), appended to out.
 void appendString(QByteArray &out, QStringView s);
+// serialize(message.toJson()), written directly: every downstream message is written to
+// the wire and to the history. `payload`, when given, receives serialize(*data) and
+// serialize(*notification), joined by a space (what the history indexes for search).
+QByteArray serializeDownstream(const DownstreamMessage &message, QByteArray *payload = nullptr);
 
 } // namespace ccs::json

@@ -90,7 +90,7 @@ QJsonObject DownstreamMessage::toJson() const
 
 QByteArray DownstreamMessage::toJsonBytes() const
 {
-    return json::serialize(toJson());
+    return json::serializeDownstream(*this);
 }
 
 DownstreamMessage DownstreamMessage::fromJson(const QJsonObject &object)

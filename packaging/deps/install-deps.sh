@@ -29,6 +29,8 @@ PACKAGES=(
     # Qt modules: one per find_package(Qt6 COMPONENTS ...) in CMakeLists.txt; the
     # SQLite driver for the history; WebSockets for the emulator's admin event stream
     qt6-base-dev qt6-base-dev-tools libqt6sql6-sqlite
+    # the history writer binds rows on the driver's sqlite3 handle (find_package(SQLite3))
+    libsqlite3-dev
     qt6-httpserver-dev qt6-websockets-dev qt6-svg-dev
     qtkeychain-qt6-dev libssl-dev openssl
     # tests: the third-party CCS client, fonts for the offscreen GUI tests

@@ -35,6 +35,7 @@ private Q_SLOTS:
     void serializeAckIsSerializeOfToJson();
     void serializeAroundSplicesTheValue_data();
     void serializeAroundSplicesTheValue();
+    void serializeDownstreamIsSerializeOfToJson();
     void plainAckFastPath_data();
     void plainAckFastPath();
     void survivesRandomGarbage();
@@ -382,6 +383,54 @@ void TestJsonCodec::serializeAroundSplicesTheValue()
     spliced += after;
     object.insert(QStringLiteral("message_id"), value);
     QCOMPARE(spliced, json::serialize(object));
+}
+
+void TestJsonCodec::serializeDownstreamIsSerializeOfToJson()
+{
+    const auto payloadOf = [](const DownstreamMessage &m) {
+        QByteArray text;
+        if (m.data)
+            text += json::serialize(*m.data);
+        if (m.notification)
+            text += (text.isEmpty() ? QByteArray() : QByteArray(" ")) + json::serialize(*m.notification);
+        return text;
+    };
+    QList<DownstreamMessage> messages;
+    DownstreamMessage plain;
+    plain.to = QStringLiteral("dev");
+    plain.messageId = QStringLiteral("m-1");
+    plain.data = QJsonObject {{QStringLiteral("seq"), 7}, {QStringLiteral("text"), QStringLiteral("hi")}};
+    messages << plain << DownstreamMessage {};
+    DownstreamMessage every = plain;
+    every.to = QString::fromUtf8("\"\\\n\x01 \xC3\xA9 \xF0\x9F\x98\x80</gcm>");
+    every.notification = QJsonObject {{QStringLiteral("title"), QStringLiteral("T")},
+        {QStringLiteral("n"), QJsonArray {1, 2.5, QJsonValue(), false}}};
+    every.collapseKey = QStringLiteral("ck");
+    every.timeToLive = 0;
+    every.delayWhileIdle = false;
+    every.deliveryReceiptRequested = true;
+    every.priority = QStringLiteral("high");
+    every.contentAvailable = true;
+    every.mutableContent = false;
+    every.dryRun = true;
+    messages << every;
+    DownstreamMessage onlyNotification = plain;
+    onlyNotification.data.reset();
+    onlyNotification.notification = QJsonObject {};
+    onlyNotification.timeToLive = 2419200;
+    messages << onlyNotification;
+    DownstreamMessage hugeTtl = plain;
+    hugeTtl.timeToLive = std::numeric_limits<qint64>::max();
+    messages << hugeTtl;
+    DownstreamMessage extra = every;
+    extra.extra = QJsonObject {{QStringLiteral("a"), 1}, {QStringLiteral("to"), QStringLiteral("shadowed")}};
+    messages << extra;
+    for (const DownstreamMessage &m : std::as_const(messages)) {
+        QByteArray payload = "stale";
+        QCOMPARE(json::serializeDownstream(m, &payload), json::serialize(m.toJson()));
+        QCOMPARE(payload, payloadOf(m));
+        QCOMPARE(m.toJsonBytes(), json::serialize(m.toJson()));
+    }
 }
 
 void TestJsonCodec::plainAckFastPath_data()
