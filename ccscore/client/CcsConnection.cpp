@@ -1,10 +1,10 @@
-#include "CcsConnection.h"
+#include "CcsConnection_p.h"
 
-#include "ClientLog.h"
-#include "QXmppTransport.h"
+#include "ClientLog_p.h"
+#include "QXmppTransport_p.h"
 #include "protocol/Messages.h"
 #include "protocol/Redaction.h"
-#include "xmpp/StanzaWriter.h"
+#include "xmpp/StanzaWriter_p.h"
 
 #include <QSslSocket>
 

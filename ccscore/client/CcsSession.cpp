@@ -1,11 +1,11 @@
 #include "CcsSession.h"
 
-#include "CcsConnection.h"
-#include "ClientLog.h"
-#include "DeduplicationSet.h"
-#include "ReconnectBackoff.h"
-#include "RetrySchedule.h"
-#include "SessionClock.h"
+#include "CcsConnection_p.h"
+#include "ClientLog_p.h"
+#include "DeduplicationSet_p.h"
+#include "ReconnectBackoff_p.h"
+#include "RetrySchedule_p.h"
+#include "SessionClock_p.h"
 #include "protocol/JsonCodec.h"
 #include "protocol/MessageIdGenerator.h"
 

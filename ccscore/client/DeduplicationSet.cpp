@@ -1,4 +1,4 @@
-#include "DeduplicationSet.h"
+#include "DeduplicationSet_p.h"
 
 #include <algorithm>
 

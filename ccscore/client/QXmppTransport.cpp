@@ -1,9 +1,9 @@
-#include "QXmppTransport.h"
+#include "QXmppTransport_p.h"
 
-#include "ClientLog.h"
+#include "ClientLog_p.h"
 #include "protocol/Messages.h"
-#include "xmpp/QXmppPin.h"
-#include "xmpp/StanzaReader.h"
+#include "xmpp/QXmppPin_p.h"
+#include "xmpp/StanzaReader_p.h"
 
 #include <QDomElement>
 #include <QDomNamedNodeMap>
@@ -228,7 +228,7 @@ void QXmppTransport::onConnected()
         Q_EMIT refused(SessionError::TlsError, tr("The connection to %1 is not encrypted; nothing was sent.").arg(where));
         return;
     }
-    // Every SASL mechanism QXmpp implements but PLAIN is disabled (xmpp/QXmppPin.h), as
+    // Every SASL mechanism QXmpp implements but PLAIN is disabled (xmpp/QXmppPin_p.h), as
     // are non-SASL and SASL 2: authenticated means SASL PLAIN.
     if (!m_stream->isAuthenticated()) {
         Q_EMIT refused(SessionError::AuthenticationFailed,
@@ -258,7 +258,7 @@ void QXmppTransport::handOverReading()
 
 void QXmppTransport::afterQXmppRead()
 {
-    // Called on every read, after QXmpp's reader. QXmpp 1.10.3 (xmpp/QXmppPin.h)
+    // Called on every read, after QXmpp's reader. QXmpp 1.10.3 (xmpp/QXmppPin_p.h)
     // parses its buffer all or nothing: when it handed on an element in this
     // read (or the session began in it), it holds nothing back.
     const bool parsed = std::exchange(m_qxmppParsed, false);

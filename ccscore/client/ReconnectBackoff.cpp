@@ -1,4 +1,4 @@
-#include "ReconnectBackoff.h"
+#include "ReconnectBackoff_p.h"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "RetrySchedule.h"
+#include "RetrySchedule_p.h"
 
 namespace ccs {
 

@@ -1,4 +1,4 @@
-#include "SessionClock.h"
+#include "SessionClock_p.h"
 
 #include <QDeadlineTimer>
 

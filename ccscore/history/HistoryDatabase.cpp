@@ -1,4 +1,4 @@
-#include "HistorySql.h"
+#include "HistorySql_p.h"
 
 #include <QDir>
 #include <QFileInfo>

@@ -1,6 +1,6 @@
 #include "HistoryStore.h"
 
-#include "HistorySql.h"
+#include "HistorySql_p.h"
 #include "client/SessionTypes.h"
 
 #include <QDateTime>

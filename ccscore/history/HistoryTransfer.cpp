@@ -1,6 +1,6 @@
 #include "HistoryTransfer.h"
 
-#include "HistorySql.h"
+#include "HistorySql_p.h"
 
 #include <QDateTime>
 #include <QDir>

@@ -1,6 +1,6 @@
 #include "HistoryWriter.h"
 
-#include "HistorySql.h"
+#include "HistorySql_p.h"
 #include "protocol/JsonCodec.h"
 #include "protocol/NackCatalogue.h"
 

@@ -1,4 +1,4 @@
-#include "ConstantTime.h"
+#include "ConstantTime_p.h"
 
 namespace ccs {
 

@@ -1,4 +1,4 @@
-#include "Utf8Validator.h"
+#include "Utf8Validator_p.h"
 
 #include <cstring>
 

@@ -1,4 +1,4 @@
-#include "ConnectionLoop.h"
+#include "ConnectionLoop_p.h"
 
 #include "protocol/JsonCodec.h"
 

@@ -1,4 +1,4 @@
-#include "DeviceSimulator.h"
+#include "DeviceSimulator_p.h"
 
 #include <QRegularExpression>
 #include <QSet>

@@ -1,11 +1,11 @@
 #include "EmulatorAdminApi.h"
 
-#include "EmulatorEventStream.h"
+#include "EmulatorEventStream_p.h"
 #include "EmulatorServer.h"
-#include "EmulatorStream.h"
+#include "EmulatorStream_p.h"
 #include "conformance/ConformanceGrader.h"
 #include "conformance/ConformanceReport.h"
-#include "protocol/ConstantTime.h"
+#include "protocol/ConstantTime_p.h"
 #include "protocol/JsonCodec.h"
 
 #include <QHttpServer>

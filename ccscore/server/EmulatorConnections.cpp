@@ -1,4 +1,4 @@
-#include "EmulatorConnections.h"
+#include "EmulatorConnections_p.h"
 
 #include "protocol/JsonCodec.h"
 

@@ -1,4 +1,4 @@
-#include "EmulatorEventStream.h"
+#include "EmulatorEventStream_p.h"
 
 #include "EmulatorAdminApi.h"
 

@@ -1,4 +1,4 @@
-#include "EmulatorRecord.h"
+#include "EmulatorRecord_p.h"
 
 namespace ccs::emulator {
 

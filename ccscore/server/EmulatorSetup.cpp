@@ -1,6 +1,6 @@
 #include "EmulatorSetup.h"
 
-#include "EmulatorStream.h"
+#include "EmulatorStream_p.h"
 
 #include <QCryptographicHash>
 #include <QDateTime>

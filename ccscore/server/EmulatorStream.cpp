@@ -1,7 +1,7 @@
-#include "EmulatorStream.h"
+#include "EmulatorStream_p.h"
 
 #include "protocol/Messages.h"
-#include "xmpp/StanzaWriter.h"
+#include "xmpp/StanzaWriter_p.h"
 
 #include <algorithm>
 #include <utility>

@@ -1,6 +1,6 @@
-#include "StreamFuzzing.h"
+#include "StreamFuzzing_p.h"
 
-#include "EmulatorStream.h"
+#include "EmulatorStream_p.h"
 #include "protocol/JsonCodec.h"
 #include "protocol/NackCatalogue.h"
 #include "protocol/Validation.h"

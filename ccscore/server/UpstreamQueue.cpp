@@ -1,4 +1,4 @@
-#include "UpstreamQueue.h"
+#include "UpstreamQueue_p.h"
 
 #include "protocol/JsonCodec.h"
 

@@ -1,6 +1,6 @@
 #include "ProfileStore.h"
 
-#include "StorageLog.h"
+#include "StorageLog_p.h"
 
 #include <QFile>
 #include <QSettings>

@@ -1,6 +1,6 @@
 #include "SecretStore.h"
 
-#include "StorageLog.h"
+#include "StorageLog_p.h"
 
 #include <QTimer>
 #include <qt6keychain/keychain.h>

@@ -1,4 +1,4 @@
-#include "QXmppPin.h"
+#include "QXmppPin_p.h"
 
 #include <QXmppGlobal.h>
 

@@ -1,6 +1,6 @@
-#include "ServerHandshake.h"
+#include "ServerHandshake_p.h"
 
-#include "StanzaWriter.h"
+#include "StanzaWriter_p.h"
 #include "protocol/Stanza.h"
 
 #include <QLoggingCategory>

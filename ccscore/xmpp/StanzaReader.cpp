@@ -1,4 +1,4 @@
-#include "StanzaReader.h"
+#include "StanzaReader_p.h"
 
 #include "protocol/Stanza.h"
 

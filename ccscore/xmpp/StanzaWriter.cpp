@@ -1,6 +1,6 @@
-#include "StanzaWriter.h"
+#include "StanzaWriter_p.h"
 
-#include "XmlElement.h"
+#include "XmlElement_p.h"
 #include "protocol/Stanza.h"
 
 namespace ccs::xmpp::writer {

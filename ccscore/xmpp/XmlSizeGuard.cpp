@@ -1,4 +1,4 @@
-#include "XmlSizeGuard.h"
+#include "XmlSizeGuard_p.h"
 
 namespace ccs {
 

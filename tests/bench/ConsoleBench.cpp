@@ -8,7 +8,7 @@
 #include "console/ConsoleModels.h"
 #include "console/EmulatorConsole.h"
 #include "server/EmulatorAdminApi.h"
-#include "server/EmulatorEventStream.h"
+#include "server/EmulatorEventStream_p.h"
 #include "server/EmulatorServer.h"
 #include "storage/SecretStore.h"
 

@@ -13,7 +13,7 @@
 
 #include "protocol/JsonCodec.h"
 #include "protocol/Validation.h"
-#include "server/EmulatorStream.h"
+#include "server/EmulatorStream_p.h"
 
 #include <QCoreApplication>
 #include <QSslSocket>

@@ -1,5 +1,5 @@
 // libFuzzer target: the emulator's per-connection stream handling through its
-// socket-free entry point (server/StreamFuzzing.h): no socket, no TLS, no
+// socket-free entry point (server/StreamFuzzing_p.h): no socket, no TLS, no
 // event loop. The first byte picks how the rest arrives: bit 0 set = after a
 // valid login (stream, SASL PLAIN, restart, bind), so CCS stanzas are reached
 // at once, clear = from the first byte of the stream; bits 1-3 = N, the rest
@@ -7,7 +7,7 @@
 // entities and UTF-8 sequences across reads. Nothing may crash, hang or leak,
 // and what the emulator writes must hold together.
 
-#include "server/StreamFuzzing.h"
+#include "server/StreamFuzzing_p.h"
 
 #include <QLoggingCategory>
 

@@ -1,4 +1,4 @@
-// libFuzzer target: the one stanza reader (xmpp/StanzaReader.h) of both ends,
+// libFuzzer target: the one stanza reader (xmpp/StanzaReader_p.h) of both ends,
 // on a stream already open (as after bind). The first byte picks how: bit 0
 // set = the client's limits (runs cut, deep nesting read on), clear = the
 // emulator's (small here, so that inputs of a few KiB reach them); bits 1-3 =
@@ -7,7 +7,7 @@
 // Nothing may crash, hang or leak; nothing is reported after the stream
 // ended; a stanza is reported once.
 
-#include "xmpp/StanzaReader.h"
+#include "xmpp/StanzaReader_p.h"
 
 #include <QLoggingCategory>
 

@@ -7,7 +7,7 @@
 #include "RawCcsClient.h"
 #include "TestEmulator.h"
 #include "server/EmulatorAdminApi.h"
-#include "server/EmulatorEventStream.h"
+#include "server/EmulatorEventStream_p.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>

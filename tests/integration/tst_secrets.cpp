@@ -5,13 +5,13 @@
 
 #include "HostileServer.h"
 #include "SessionTestSupport.h"
-#include "client/ClientLog.h"
+#include "client/ClientLog_p.h"
 #include "server/EmulatorAdminApi.h"
-#include "server/EmulatorStream.h"
+#include "server/EmulatorStream_p.h"
 #include "storage/HistoryExport.h"
 #include "storage/ProfileStore.h"
 #include "storage/SecretStore.h"
-#include "storage/StorageLog.h"
+#include "storage/StorageLog_p.h"
 
 #include <QDirIterator>
 #include <QLoggingCategory>

@@ -1,5 +1,5 @@
 #include "SessionTestSupport.h"
-#include "client/SessionClock.h"
+#include "client/SessionClock_p.h"
 
 using namespace ccs;
 using namespace ccs::test;

@@ -12,7 +12,7 @@
 #include "emulator/DeviceModel.h"
 #include "emulator/UpstreamDialog.h"
 #include "server/EmulatorAdminApi.h"
-#include "server/EmulatorEventStream.h"
+#include "server/EmulatorEventStream_p.h"
 #include "server/conformance/ConformanceGrader.h"
 #include "storage/SecretStore.h"
 

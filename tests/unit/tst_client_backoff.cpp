@@ -1,5 +1,5 @@
-#include "client/ReconnectBackoff.h"
-#include "client/RetrySchedule.h"
+#include "client/ReconnectBackoff_p.h"
+#include "client/RetrySchedule_p.h"
 #include "protocol/NackCatalogue.h"
 
 #include <QTest>

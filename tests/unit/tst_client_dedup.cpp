@@ -1,4 +1,4 @@
-#include "client/DeduplicationSet.h"
+#include "client/DeduplicationSet_p.h"
 
 #include <QTest>
 

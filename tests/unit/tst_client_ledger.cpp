@@ -1,4 +1,4 @@
-#include "client/CcsConnection.h"
+#include "client/CcsConnection_p.h"
 #include "client/CcsSession.h"
 #include "client/MessageLedger.h"
 

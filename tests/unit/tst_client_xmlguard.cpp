@@ -2,8 +2,8 @@
 // Utf8Validator (well-formed UTF-8, split anywhere) and XmlSizeGuard (long runs
 // are cut without breaking the XML; over-long markup is refused).
 
-#include "xmpp/XmlSizeGuard.h"
-#include "protocol/Utf8Validator.h"
+#include "xmpp/XmlSizeGuard_p.h"
+#include "protocol/Utf8Validator_p.h"
 
 #include <QRandomGenerator>
 #include <QTest>

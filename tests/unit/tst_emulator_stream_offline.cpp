@@ -1,9 +1,9 @@
-// The emulator's stream handling without a socket (server/StreamFuzzing.h,
+// The emulator's stream handling without a socket (server/StreamFuzzing_p.h,
 // EmulatorStream's socket-free mode): a pipelined login, byte-by-byte feeding,
 // UTF-8 checked across reads, the stanza limit counted in bytes, and only
 // UTF-8 accepted as the document encoding, elements per stanza bounded.
-#include "server/EmulatorStream.h"
-#include "server/StreamFuzzing.h"
+#include "server/EmulatorStream_p.h"
+#include "server/StreamFuzzing_p.h"
 
 #include <QTest>
 

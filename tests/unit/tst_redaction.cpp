@@ -1,4 +1,4 @@
-#include "protocol/ConstantTime.h"
+#include "protocol/ConstantTime_p.h"
 #include "protocol/Redaction.h"
 
 #include <QTest>

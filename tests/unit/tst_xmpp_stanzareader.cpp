@@ -2,9 +2,9 @@
 // after bind and as the emulator reads a bound stream: each row is literal
 // XML and what each end makes of it, fed whole and one byte at a time (which
 // splits tags, entities, UTF-8 sequences and the fast path's stanzas).
-#include "xmpp/QXmppPin.h"
-#include "xmpp/StanzaReader.h"
-#include "xmpp/StanzaWriter.h"
+#include "xmpp/QXmppPin_p.h"
+#include "xmpp/StanzaReader_p.h"
+#include "xmpp/StanzaWriter_p.h"
 
 #include <QTest>
 
@@ -296,11 +296,11 @@ void TestXmppStanzaReader::serverRestartKeepsPipelinedBytes()
 
 void TestXmppStanzaReader::qxmppIsThePinnedRelease()
 {
-    // CcsConnection relies on what this QXmpp release does (see xmpp/QXmppPin.h).
+    // CcsConnection relies on what this QXmpp release does (see xmpp/QXmppPin_p.h).
     // Another release must be checked against those three points before the pin moves.
     QVERIFY2(qxmppIsVerified(),
         qPrintable(QStringLiteral("QXmpp %1 (headers) / %2 (library) is not the verified %3: check "
-                                  "xmpp/QXmppPin.h before moving the pin")
+                                  "xmpp/QXmppPin_p.h before moving the pin")
                 .arg(qxmppBuildVersion(), qxmppRuntimeVersion(), qxmppVerifiedVersion())));
     QCOMPARE(qxmppBuildVersion(), qxmppVerifiedVersion());
     QVERIFY(!disabledSaslMechanisms().contains(QStringLiteral("PLAIN")));

@@ -1,7 +1,7 @@
 #pragma once
 
-#include "StanzaReader.h"
-#include "XmlElement.h"
+#include "StanzaReader_p.h"
+#include "XmlElement_p.h"
 
 #include <QByteArray>
 #include <QString>

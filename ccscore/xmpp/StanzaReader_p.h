@@ -1,8 +1,8 @@
 #pragma once
 
-#include "XmlElement.h"
-#include "xmpp/XmlSizeGuard.h"
-#include "protocol/Utf8Validator.h"
+#include "XmlElement_p.h"
+#include "xmpp/XmlSizeGuard_p.h"
+#include "protocol/Utf8Validator_p.h"
 
 #include <QByteArray>
 #include <QByteArrayView>

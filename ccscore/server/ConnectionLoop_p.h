@@ -3,7 +3,7 @@
 // Internal to ccscore/server: the event loops that serve the emulator's
 // connections when EmulatorConfig::threads > 1 (see EmulatorServer.cpp).
 
-#include "EmulatorStream.h"
+#include "EmulatorStream_p.h"
 #include "EmulatorTypes.h"
 #include "protocol/Messages.h"
 

@@ -1,7 +1,7 @@
 #pragma once
 
-#include "xmpp/ServerHandshake.h"
-#include "xmpp/StanzaReader.h"
+#include "xmpp/ServerHandshake_p.h"
+#include "xmpp/StanzaReader_p.h"
 
 // Internal to ccscore/server: one client's XMPP stream on the emulator.
 
@@ -69,7 +69,7 @@ public:
     // the same parser and state machine. Needs no event loop, starts no timer
     // unless limits.authTimeoutMs > 0, closes at once (closed() is emitted
     // from closeStream()), and is deterministic (no random stream id or
-    // resource). For fuzzing (see StreamFuzzing.h) and tests.
+    // resource). For fuzzing (see StreamFuzzing_p.h) and tests.
     EmulatorStream(
         int id, StreamLimits limits, Authenticator authenticator, Output output, QObject *parent = nullptr);
     ~EmulatorStream() override;

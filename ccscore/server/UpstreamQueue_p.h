@@ -2,8 +2,8 @@
 
 // Internal to ccscore/server: upstream messages and receipts on their way to the app server.
 
-#include "DeviceSimulator.h"
-#include "EmulatorConnections.h"
+#include "DeviceSimulator_p.h"
+#include "EmulatorConnections_p.h"
 
 #include <QCoreApplication>
 #include <QHash>

@@ -2,7 +2,7 @@
 
 // Internal to ccscore/server: the emulator's simulated devices.
 
-#include "EmulatorContext.h"
+#include "EmulatorContext_p.h"
 
 #include <QCoreApplication>
 #include <QHash>

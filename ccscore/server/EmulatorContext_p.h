@@ -5,7 +5,7 @@
 // EmulatorServer.cpp for the threading rules).
 
 #include "EmulatorObserver.h"
-#include "EmulatorRecord.h"
+#include "EmulatorRecord_p.h"
 #include "EmulatorTypes.h"
 
 #include <QElapsedTimer>

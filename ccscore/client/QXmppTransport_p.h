@@ -1,7 +1,7 @@
 #pragma once
 
 #include "SessionTypes.h"
-#include "xmpp/XmlElement.h"
+#include "xmpp/XmlElement_p.h"
 
 #include <QAbstractSocket>
 #include <QObject>
@@ -19,7 +19,7 @@ namespace ccs {
 // appears only in the .cpp), through its installed public headers only.
 // QXmpp's stream object (QXmppOutgoingClient) opens the TLS connection (direct
 // TLS), authenticates with SASL PLAIN (every other mechanism disabled, see
-// xmpp/QXmppPin.h) and binds; this class checks through QXmpp's public API
+// xmpp/QXmppPin_p.h) and binds; this class checks through QXmpp's public API
 // what it did and maps its errors to SessionError with a message for people.
 // Once bound, QXmpp hands over: the socket (QXmppOutgoingClient::socket())
 // becomes this transport's, QXmpp's stream object is deleted with its

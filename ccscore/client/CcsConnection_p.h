@@ -1,7 +1,7 @@
 #pragma once
 
 #include "SessionTypes.h"
-#include "xmpp/StanzaReader.h"
+#include "xmpp/StanzaReader_p.h"
 
 #include <QHash>
 #include <QObject>

@@ -2,8 +2,8 @@
 
 // Internal to ccscore/server: the emulator's client connections and their answers.
 
-#include "EmulatorContext.h"
-#include "EmulatorStream.h"
+#include "EmulatorContext_p.h"
+#include "EmulatorStream_p.h"
 
 #include <QMutex>
 #include <QSet>
