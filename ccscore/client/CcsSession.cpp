@@ -170,7 +170,8 @@ public:
         const qint64 ttl = ledger->at(index).message.effectiveTimeToLive();
         if (ttl <= 0)
             return std::nullopt;
-        return queuedAtSteady.value(index, steadyMs()) + ttl * 1000;
+        const auto queued = queuedAtSteady.constFind(index); // the clock is read only when not found
+        return (queued != queuedAtSteady.cend() ? *queued : steadyMs()) + ttl * 1000;
     }
 
     void noteQueued(int index)
