@@ -60,18 +60,15 @@ public:
         // A held receipt belongs to its ledger row; it goes when the row can no longer be ACKed.
         QObject::connect(ledger, &MessageLedger::cleared, q, [this] {
             earlyReceipts.clear();
-            wire.clear();
-            queuedAtSteady.clear();
-            inFlightSince.clear();
+            live.clear();
             expiries.clear();
             ttlTimer.stop();
         });
         QObject::connect(
             ledger, &MessageLedger::entryChanged, q, [this](int index, MessageState, MessageState to) {
-                noteTransition(index, to);
+                noteTransition(index, to); // a finished message leaves `live`, its JSON with it
                 if (!isTerminal(to))
                     return;
-                wire.remove(index); // it will not be written again
                 if (!earlyReceipts.isEmpty() && to != MessageState::Acked)
                     earlyReceipts.remove(index);
             });
@@ -92,16 +89,19 @@ public:
     SessionClock *clock = nullptr; // steadyClock unless a test set another
     QMetaObject::Connection clockConnection;
     // Monotonic times (clock) per ledger index, for deadlines; the ledger's own times are wall-clock.
-    QHash<int, qint64> queuedAtSteady; // when send() accepted it: time_to_live counts from here
-    QHash<int, qint64> inFlightSince; // when it was last written: the answer timeout counts from here
+    // What the session keeps of each unfinished message, by ledger index (one
+    // hash: one insert when send() accepts it, one removal when it finishes).
+    struct Live {
+        qint64 queuedAtSteady = 0; // when send() accepted it: time_to_live counts from here
+        qint64 inFlightSince = -1; // when it was last written: the answer timeout counts from here
+        QByteArray wire; // the JSON that goes on the wire, serialized once by send()
+    };
+    QHash<int, Live> live;
     RetrySchedule expiries; // time_to_live deadlines (+1 ms), earliest first
     QHash<int, QString> earlyReceipts; // ledger index -> message_status of a receipt that came before the ACK
     // Tokens CCS answered DEVICE_UNREGISTERED for: never used again this session
     // (what is still queued for them ends as that NACK without being sent).
     QSet<QString> unregisteredTokens;
-    // ledger index -> the JSON that goes on the wire, serialized once by send() (where it was
-    // validated) and written by pump() as often as the message is sent, until it is terminal
-    QHash<int, QByteArray> wire;
     DeduplicationSet seen;
     ReconnectBackoff backoff;
     SessionState state = SessionState::Disconnected;
@@ -170,13 +170,13 @@ public:
         const qint64 ttl = ledger->at(index).message.effectiveTimeToLive();
         if (ttl <= 0)
             return std::nullopt;
-        const auto queued = queuedAtSteady.constFind(index); // the clock is read only when not found
-        return (queued != queuedAtSteady.cend() ? *queued : steadyMs()) + ttl * 1000;
+        const auto found = live.constFind(index); // the clock is read only when not found
+        return (found != live.cend() ? found->queuedAtSteady : steadyMs()) + ttl * 1000;
     }
 
-    void noteQueued(int index)
+    void noteQueued(int index, QByteArray json)
     {
-        queuedAtSteady.insert(index, steadyMs());
+        live.insert(index, Live {steadyMs(), -1, std::move(json)});
         if (const auto deadline = ttlDeadline(index)) {
             expiries.schedule(*deadline + 1, index); // expired once the deadline has passed
             armTtlTimer();
@@ -186,13 +186,16 @@ public:
     void noteTransition(int index, MessageState to)
     {
         if (to == MessageState::InFlight) {
-            inFlightSince.insert(index, steadyMs());
+            const qint64 now = steadyMs();
+            auto found = live.find(index);
+            if (found == live.end())
+                found = live.insert(index, Live {now, -1, {}});
+            found->inFlightSince = now;
         } else if (isTerminal(to)) {
-            queuedAtSteady.remove(index);
-            inFlightSince.remove(index);
+            live.remove(index);
             // Deadlines of finished messages stay in the schedule until they fall due (four
             // weeks by default): rebuilt from the live ones when they are most of it.
-            if (expiries.size() > 1024 && expiries.size() > 2 * queuedAtSteady.size())
+            if (expiries.size() > 1024 && expiries.size() > 2 * live.size())
                 rebuildExpiries();
         } else if (to == MessageState::Queued) {
             // Back from a connection that ended after its deadline passed: expire it now,
@@ -208,7 +211,7 @@ public:
     void rebuildExpiries()
     {
         expiries.clear();
-        for (auto it = queuedAtSteady.cbegin(); it != queuedAtSteady.cend(); ++it)
+        for (auto it = live.cbegin(); it != live.cend(); ++it)
             if (const auto deadline = ttlDeadline(it.key()))
                 expiries.schedule(*deadline + 1, it.key());
         armTtlTimer();
@@ -371,8 +374,9 @@ public:
                         index, MessageState::Expired, 0, QStringLiteral("time_to_live ran out in the queue"));
                     continue;
                 }
-                const auto cached = wire.constFind(index);
-                const QByteArray json = cached != wire.cend() ? *cached : entry.message.toJsonBytes();
+                const auto cached = live.constFind(index);
+                const QByteArray json
+                    = cached != live.cend() && !cached->wire.isEmpty() ? cached->wire : entry.message.toJsonBytes();
                 if (!c->writeGcm(entry.message.messageId, json)) {
                     queue.push_front(index);
                     break;
@@ -622,7 +626,8 @@ public:
                 const LedgerEntry &entry = ledger->at(*it);
                 if (entry.state != MessageState::InFlight)
                     continue; // no longer waiting (cancelled or answered some other way)
-                const qint64 since = inFlightSince.value(*it, now);
+                const auto found = live.constFind(*it);
+                const qint64 since = found != live.cend() && found->inFlightSince >= 0 ? found->inFlightSince : now;
                 if (since < oldest) {
                     oldest = since;
                     oldestId = it.key();
@@ -913,8 +918,7 @@ bool CcsSession::send(const DownstreamMessage &message, ValidationFailure *failu
         }
         return false;
     }
-    d->wire.insert(index, std::move(json));
-    d->noteQueued(index);
+    d->noteQueued(index, std::move(json));
     d->queue.push_back(index);
     d->pump();
     return true;
