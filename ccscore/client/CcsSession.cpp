@@ -142,8 +142,8 @@ public:
 
     void rememberShape(const DownstreamMessage &message, const QJsonObject &valid)
     {
-        haveLastShape = json::serializeAround(valid, QLatin1StringView("message_id"), &lastShapeBefore,
-            &lastShapeAfter);
+        haveLastShape = json::serializeAround(
+            valid, QLatin1StringView("message_id"), &lastShapeBefore, &lastShapeAfter);
         if (haveLastShape) {
             lastShape = message;
             lastShape.messageId.clear();
@@ -375,8 +375,9 @@ public:
                     continue;
                 }
                 const auto cached = live.constFind(index);
-                const QByteArray json
-                    = cached != live.cend() && !cached->wire.isEmpty() ? cached->wire : entry.message.toJsonBytes();
+                const QByteArray json = cached != live.cend() && !cached->wire.isEmpty()
+                    ? cached->wire
+                    : entry.message.toJsonBytes();
                 if (!c->writeGcm(entry.message.messageId, json)) {
                     queue.push_front(index);
                     break;
@@ -627,7 +628,8 @@ public:
                 if (entry.state != MessageState::InFlight)
                     continue; // no longer waiting (cancelled or answered some other way)
                 const auto found = live.constFind(*it);
-                const qint64 since = found != live.cend() && found->inFlightSince >= 0 ? found->inFlightSince : now;
+                const qint64 since
+                    = found != live.cend() && found->inFlightSince >= 0 ? found->inFlightSince : now;
                 if (since < oldest) {
                     oldest = since;
                     oldestId = it.key();
