@@ -1,6 +1,5 @@
-#include "QXmppTransport_p.h"
-
 #include "ClientLog_p.h"
+#include "QXmppTransport_p.h"
 #include "protocol/Messages.h"
 #include "xmpp/QXmppPin_p.h"
 #include "xmpp/StanzaReader_p.h"
@@ -59,23 +58,25 @@ QXmppTransport::QXmppTransport(int id, const ConnectionSettings &settings, QObje
     // so it runs first on every read): where the hand-over takes place.
     connect(m_socket, &QIODevice::readyRead, this, &QXmppTransport::afterQXmppRead);
 
-    connect(m_stream, &QXmppLoggable::logMessage, this, [this](QXmppLogger::MessageType type, const QString &text) {
-        // For people only (the traffic view and the debug log): nothing is decided here.
-        if (type == QXmppLogger::SentMessage)
-            Q_EMIT logged(LogKind::Sent, text);
-        else if (type == QXmppLogger::ReceivedMessage)
-            Q_EMIT logged(LogKind::Received, text);
-        else
-            Q_EMIT logged(LogKind::Debug, text);
-    });
-    connect(m_stream, &QXmppOutgoingClient::elementReceived, this, [this](const QDomElement &element, bool &handled) {
-        m_qxmppParsed = true; // QXmpp parsed its whole buffer: nothing of it is left over
-        if (handled || element.tagName() != QLatin1String("message"))
-            return;
-        // Consumed here: QXmppMessage would copy deep children recursively (stack overflow).
-        handled = true;
-        Q_EMIT stanzaBeforeBind(fromDom(element, xmpp::clientReaderLimits().keptDepth));
-    });
+    connect(m_stream, &QXmppLoggable::logMessage, this,
+        [this](QXmppLogger::MessageType type, const QString &text) {
+            // For people only (the traffic view and the debug log): nothing is decided here.
+            if (type == QXmppLogger::SentMessage)
+                Q_EMIT logged(LogKind::Sent, text);
+            else if (type == QXmppLogger::ReceivedMessage)
+                Q_EMIT logged(LogKind::Received, text);
+            else
+                Q_EMIT logged(LogKind::Debug, text);
+        });
+    connect(m_stream, &QXmppOutgoingClient::elementReceived, this,
+        [this](const QDomElement &element, bool &handled) {
+            m_qxmppParsed = true; // QXmpp parsed its whole buffer: nothing of it is left over
+            if (handled || element.tagName() != QLatin1String("message"))
+                return;
+            // Consumed here: QXmppMessage would copy deep children recursively (stack overflow).
+            handled = true;
+            Q_EMIT stanzaBeforeBind(fromDom(element, xmpp::clientReaderLimits().keptDepth));
+        });
     connect(m_stream, &QXmppOutgoingClient::sslErrors, this,
         [this](const QList<QSslError> &errors) { m_sslErrors += errors; });
     connect(m_stream, &QXmppOutgoingClient::connected, this, &QXmppTransport::onConnected);
@@ -87,7 +88,8 @@ QXmppTransport::QXmppTransport(int id, const ConnectionSettings &settings, QObje
             else if (const auto *socketError = std::get_if<QAbstractSocket::SocketError>(&details))
                 reportSocketError(*socketError, text);
             else if (std::holds_alternative<QXmpp::StreamError>(details))
-                Q_EMIT errorOccurred(SessionError::StreamError, tr("The server ended the stream: %1").arg(text));
+                Q_EMIT errorOccurred(
+                    SessionError::StreamError, tr("The server ended the stream: %1").arg(text));
             else
                 Q_EMIT errorOccurred(SessionError::ProtocolError, text);
         });
@@ -138,7 +140,8 @@ void QXmppTransport::reportAuthenticationError(
     } else {
         Q_EMIT errorOccurred(SessionError::AuthenticationFailed,
             tr("The server refused sender ID %1 (%2): check the sender ID and the API key.")
-                .arg(m_settings.senderId, condition.isEmpty() ? QStringLiteral("not-authorized") : condition.left(200)));
+                .arg(m_settings.senderId,
+                    condition.isEmpty() ? QStringLiteral("not-authorized") : condition.left(200)));
     }
 }
 
@@ -159,13 +162,15 @@ void QXmppTransport::reportSocketError(QAbstractSocket::SocketError error, const
     case QAbstractSocket::SslInternalError:
     case QAbstractSocket::SslInvalidUserDataError:
         Q_EMIT errorOccurred(SessionError::TlsError,
-            tr("TLS with %1 failed: %2").arg(where, m_sslErrors.isEmpty() ? description : describeTlsErrors()));
+            tr("TLS with %1 failed: %2")
+                .arg(where, m_sslErrors.isEmpty() ? description : describeTlsErrors()));
         break;
     case QAbstractSocket::RemoteHostClosedError:
         Q_EMIT errorOccurred(SessionError::ConnectionLost, tr("%1 closed the connection.").arg(where));
         break;
     default:
-        Q_EMIT errorOccurred(SessionError::ConnectionLost, tr("Connection to %1 lost: %2").arg(where, description));
+        Q_EMIT errorOccurred(
+            SessionError::ConnectionLost, tr("Connection to %1 lost: %2").arg(where, description));
         break;
     }
 }
@@ -225,7 +230,8 @@ void QXmppTransport::onConnected()
     // Neither is CCS, and no message may go out on such a stream.
     const QString where = QStringLiteral("%1:%2").arg(m_settings.host).arg(m_settings.port);
     if (!m_socket || !m_socket->isEncrypted()) {
-        Q_EMIT refused(SessionError::TlsError, tr("The connection to %1 is not encrypted; nothing was sent.").arg(where));
+        Q_EMIT refused(SessionError::TlsError,
+            tr("The connection to %1 is not encrypted; nothing was sent.").arg(where));
         return;
     }
     // Every SASL mechanism QXmpp implements but PLAIN is disabled (xmpp/QXmppPin_p.h), as
@@ -274,7 +280,6 @@ void QXmppTransport::afterQXmppRead()
     connect(m_socket, &QAbstractSocket::errorOccurred, this,
         [this](QAbstractSocket::SocketError error) { reportSocketError(error, m_socket->errorString()); });
     qCDebug(lcCcsXmpp) << "connection" << m_id << "QXmpp handed over the stream after bind";
-    Q_EMIT handedOver();
 }
 
 QString QXmppTransport::describeTlsErrors() const

@@ -39,10 +39,9 @@ public:
     void connectToServer();
     void disconnectFromServer();
     // After sessionReady(): QXmpp reads nothing more from the socket once it has
-    // handed on all it read (handedOver(); until then what it reads comes as
+    // handed on all it read (until then what it reads comes as
     // stanzaBeforeBind()); whoever connects to the socket's readyRead reads.
     void handOverReading();
-    bool hasHandedOver() const { return m_stream == nullptr; }
 
 Q_SIGNALS:
     void encrypted(); // TLS is up: SASL may start
@@ -55,13 +54,12 @@ Q_SIGNALS:
     // A <message> QXmpp read before bind, as the stanza reader would have read it.
     void stanzaBeforeBind(const ccs::xmpp::XmlElement &stanza);
     void logged(ccs::QXmppTransport::LogKind kind, const QString &text);
-    // QXmpp's stream object is gone; the socket is the transport's alone.
-    void handedOver();
 
 private:
     void onConnected();
     void afterQXmppRead();
-    void reportAuthenticationError(bool mechanismMismatch, const QString &condition, const QString &description);
+    void reportAuthenticationError(
+        bool mechanismMismatch, const QString &condition, const QString &description);
     void reportSocketError(QAbstractSocket::SocketError error, const QString &description);
     QString describeTlsErrors() const;
 
