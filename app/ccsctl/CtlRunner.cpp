@@ -19,6 +19,11 @@
 namespace ccs::ctl {
 
 namespace {
+
+// --count N: copies kept unanswered in the session, per connection (five windows of
+// 100), and how many must be answered before more are handed over.
+constexpr int kFeedAhead = 512;
+constexpr int kFeedChunk = 128;
 // stdout is flushed when the event loop is about to wait (see CtlRunner::start) and
 // before anything goes to stderr, not after every line: a run of 50,000 messages
 // prints 150,000 lines, and a write per line was a tenth of ccsctl's CPU.
@@ -124,7 +129,6 @@ void CtlRunner::emitEventWith(
         writeLine(event == QLatin1String("error") ? stderr : stdout, line);
     }
 }
-
 
 void CtlRunner::start()
 {
@@ -238,7 +242,9 @@ void CtlRunner::run(const app::ResolvedConnection &resolved)
         const LedgerEntry &e = ledger->at(index);
         emitEventWith(
             QStringLiteral("queued"), e.message.messageId,
-            [&] { return QJsonObject {{QStringLiteral("to"), e.message.to}}; },
+            [&] {
+                return QJsonObject {{QStringLiteral("to"), e.message.to}};
+            },
             [&](std::string &line) {
                 line += "queued ";
                 appendUtf8(line, e.message.messageId);
@@ -316,8 +322,14 @@ void CtlRunner::run(const app::ResolvedConnection &resolved)
                 break;
             }
             // A receipt is checked once its own event is out (receiptReceived follows this).
-            if (m_options.command == Command::Send && isTerminal(to) && to != MessageState::Delivered)
+            if (m_options.command == Command::Send && isTerminal(to) && to != MessageState::Delivered) {
+                if (m_fed < m_options.count && !m_feedPosted
+                    && outstanding() <= kFeedAhead * std::max(1, m_settings.connectionCount) - kFeedChunk) {
+                    m_feedPosted = true;
+                    QMetaObject::invokeMethod(this, &CtlRunner::feedCopies, Qt::QueuedConnection);
+                }
                 checkSendDone();
+            }
         });
 
     connect(&m_session, &CcsSession::closed, this, [this] { QCoreApplication::exit(m_exitCode); });
@@ -353,12 +365,28 @@ void CtlRunner::startSend()
                         .arg(message.to,
                             failure.userMessage().isEmpty() ? failure.description : failure.userMessage()));
         }
-        m_options.count = accepted;
+        m_options.count = m_fed = accepted; // all handed over: nothing for feedCopies()
         if (accepted == 0)
             finish(ExitIncomplete);
         return;
     }
-    for (int i = 0; i < m_options.count && !m_finishing; ++i) {
+    feedCopies();
+}
+
+int CtlRunner::outstanding() const
+{
+    const MessageLedger *ledger = m_session.ledger();
+    return ledger->count(MessageState::Queued) + ledger->count(MessageState::InFlight)
+        + ledger->count(MessageState::RetryWaiting);
+}
+
+// Hands copies to the session until a few windows' worth are unanswered. The rest
+// follow as answers come (from the event loop, never inside the session's own call).
+void CtlRunner::feedCopies()
+{
+    m_feedPosted = false;
+    const int ahead = kFeedAhead * std::max(1, m_settings.connectionCount);
+    while (m_fed < m_options.count && !m_finishing && outstanding() < ahead) {
         DownstreamMessage message = m_options.message;
         message.messageId.clear(); // a fresh id each
         ValidationFailure failure;
@@ -366,6 +394,7 @@ void CtlRunner::startSend()
             usageError(failure.userMessage().isEmpty() ? failure.description : failure.userMessage());
             return;
         }
+        ++m_fed;
     }
 }
 
@@ -485,7 +514,8 @@ void CtlRunner::emitEvent(
     const QString &event, const QString &messageId, QJsonObject fields, const QString &readable)
 {
     emitEventWith(
-        event, messageId, [&] { return std::move(fields); }, [&](std::string &line) { appendUtf8(line, readable); });
+        event, messageId, [&] { return std::move(fields); },
+        [&](std::string &line) { appendUtf8(line, readable); });
 }
 
 void CtlRunner::printError(const QString &text)

@@ -40,6 +40,8 @@ public:
 private:
     void run(const app::ResolvedConnection &resolved);
     void startSend();
+    void feedCopies();
+    int outstanding() const;
     void startListen();
     void openHistory();
     void checkSendDone();
@@ -71,6 +73,10 @@ private:
     int m_duplicates = 0;
     int m_receipts = 0;
     int m_retries = 0;
+    // --count N: copies handed to the session so far. They are handed over a few windows
+    // ahead of the answers, not all at once, so what is being sent stays in the cache.
+    int m_fed = 0;
+    bool m_feedPosted = false;
     QSet<QString> m_receiptsFor; // original ids whose receipt came
     std::string m_line; // the readable line being written
     // With --profile, what this run sends and receives goes into the profile's history.

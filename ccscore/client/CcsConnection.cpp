@@ -1,5 +1,4 @@
 #include "CcsConnection_p.h"
-
 #include "ClientLog_p.h"
 #include "QXmppTransport_p.h"
 #include "protocol/Messages.h"
@@ -110,7 +109,13 @@ bool CcsConnection::writeGcm(const QString &stanzaId, const QByteArray &json)
 {
     if (!m_authenticated || m_finished || !m_socket || !m_socket->isEncrypted())
         return false;
-    const QByteArray stanza = xmpp::writer::gcmMessage(stanzaId, json);
+    return writeStanza(xmpp::writer::gcmMessage(stanzaId, json));
+}
+
+bool CcsConnection::writeStanza(const QByteArray &stanza)
+{
+    if (!m_authenticated || m_finished || !m_socket || !m_socket->isEncrypted())
+        return false;
     if (m_traffic)
         Q_EMIT trafficLogged(TrafficDirection::Out, QString::fromUtf8(stanza));
     return m_socket->write(stanza) == stanza.size();

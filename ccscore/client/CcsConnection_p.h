@@ -42,6 +42,8 @@ public:
     // Writes <message id=stanzaId><gcm xmlns="google:mobile:data">JSON</gcm></message>,
     // escaped. Only after authentication; returns false otherwise.
     bool writeGcm(const QString &stanzaId, const QByteArray &json);
+    // Writes a stanza writeGcm() would write, built beforehand (a copy's, spliced).
+    bool writeStanza(const QByteArray &stanza);
 
     void setTrafficEnabled(bool enabled) { m_traffic = enabled; }
 

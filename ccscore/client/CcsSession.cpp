@@ -8,6 +8,8 @@
 #include "SessionClock_p.h"
 #include "protocol/JsonCodec.h"
 #include "protocol/MessageIdGenerator.h"
+#include "protocol/Stanza.h"
+#include "xmpp/StanzaWriter_p.h"
 
 #include <QDateTime>
 #include <QHash>
@@ -94,7 +96,7 @@ public:
     struct Live {
         qint64 queuedAtSteady = 0; // when send() accepted it: time_to_live counts from here
         qint64 inFlightSince = -1; // when it was last written: the answer timeout counts from here
-        QByteArray wire; // the JSON that goes on the wire, serialized once by send()
+        QByteArray wire; // its stanza, as it goes on the wire: built once, by send()
     };
     QHash<int, Live> live;
     RetrySchedule expiries; // time_to_live deadlines (+1 ms), earliest first
@@ -116,14 +118,14 @@ public:
 
     // Copies of one message (ccsctl send --count, Send copies) differ only in their
     // message_id, the one field whose validity does not depend on its value once it is a
-    // non-empty string. The last valid message is kept without its id, with its JSON cut
-    // around the id: a copy is checked by comparing and written by splicing, instead of
-    // being mapped to a QJsonObject, validated and serialized again.
+    // non-empty string. The last valid message is kept without its id, with its stanza
+    // cut around the id: a copy is checked by comparing and written by splicing, instead
+    // of being mapped to a QJsonObject, validated, serialized and escaped again.
     DownstreamMessage lastShape; // messageId empty
-    QByteArray lastShapeBefore, lastShapeAfter;
+    stanza::GcmCopies lastShapeStanzas;
     bool haveLastShape = false;
 
-    bool copyOfLastShape(DownstreamMessage &message, QByteArray *json) const
+    bool copyOfLastShape(DownstreamMessage &message, QByteArray *stanza) const
     {
         if (!haveLastShape || message.messageId.isEmpty())
             return false;
@@ -133,18 +135,16 @@ public:
         std::swap(id, message.messageId);
         if (!same)
             return false;
-        json->reserve(lastShapeBefore.size() + message.messageId.size() + 2 + lastShapeAfter.size());
-        json->append(lastShapeBefore);
-        json::appendString(*json, message.messageId);
-        json->append(lastShapeAfter);
+        *stanza = lastShapeStanzas.stanza(message.messageId);
         return true;
     }
 
     void rememberShape(const DownstreamMessage &message, const QJsonObject &valid)
     {
-        haveLastShape = json::serializeAround(
-            valid, QLatin1StringView("message_id"), &lastShapeBefore, &lastShapeAfter);
+        QByteArray before, after;
+        haveLastShape = json::serializeAround(valid, QLatin1StringView("message_id"), &before, &after);
         if (haveLastShape) {
+            lastShapeStanzas = stanza::GcmCopies(before, after);
             lastShape = message;
             lastShape.messageId.clear();
         }
@@ -174,9 +174,9 @@ public:
         return (found != live.cend() ? found->queuedAtSteady : steadyMs()) + ttl * 1000;
     }
 
-    void noteQueued(int index, QByteArray json)
+    void noteQueued(int index, QByteArray stanza)
     {
-        live.insert(index, Live {steadyMs(), -1, std::move(json)});
+        live.insert(index, Live {steadyMs(), -1, std::move(stanza)});
         if (const auto deadline = ttlDeadline(index)) {
             expiries.schedule(*deadline + 1, index); // expired once the deadline has passed
             armTtlTimer();
@@ -375,10 +375,10 @@ public:
                     continue;
                 }
                 const auto cached = live.constFind(index);
-                const QByteArray json = cached != live.cend() && !cached->wire.isEmpty()
+                const QByteArray stanza = cached != live.cend() && !cached->wire.isEmpty()
                     ? cached->wire
-                    : entry.message.toJsonBytes();
-                if (!c->writeGcm(entry.message.messageId, json)) {
+                    : xmpp::writer::gcmMessage(entry.message.messageId, entry.message.toJsonBytes());
+                if (!c->writeStanza(stanza)) {
                     queue.push_front(index);
                     break;
                 }
@@ -897,8 +897,8 @@ bool CcsSession::send(const DownstreamMessage &message, ValidationFailure *failu
     DownstreamMessage accepted = message;
     if (accepted.messageId.isEmpty())
         accepted.messageId = MessageIdGenerator::next();
-    QByteArray json;
-    if (!d->copyOfLastShape(accepted, &json)) {
+    QByteArray stanza;
+    if (!d->copyOfLastShape(accepted, &stanza)) {
         const QJsonObject object = accepted.toJson();
         if (const auto invalid = validateDownstream(object)) {
             if (failure)
@@ -906,7 +906,7 @@ bool CcsSession::send(const DownstreamMessage &message, ValidationFailure *failu
             return false;
         }
         d->rememberShape(accepted, object);
-        json = json::serialize(object);
+        stanza = xmpp::writer::gcmMessage(accepted.messageId, json::serialize(object));
     }
     const int index = d->ledger->add(accepted);
     if (index < 0) {
@@ -920,7 +920,7 @@ bool CcsSession::send(const DownstreamMessage &message, ValidationFailure *failu
         }
         return false;
     }
-    d->noteQueued(index, std::move(json));
+    d->noteQueued(index, std::move(stanza));
     d->queue.push_back(index);
     d->pump();
     return true;

@@ -1,5 +1,6 @@
 #include "Stanza.h"
 
+#include "JsonWriter.h"
 #include "Messages.h"
 
 #include <algorithm>
@@ -73,18 +74,23 @@ template<typename F> QString escape(QStringView text, bool quotes, F unsafe)
     return out;
 }
 
-// <gcm xmlns="google:mobile:data">JSON</gcm>
-QString gcmElement(const QByteArray &json)
+// The text of a <gcm> element: JSON, escaped.
+QString gcmText(QByteArrayView json)
 {
     // Inside JSON, a character XML cannot carry can only stand in a string
     // (anywhere else the JSON is invalid anyway), where a \u escape means the same.
-    const QString body = escape(QString::fromUtf8(json), false, [](char32_t, QStringView units) {
+    return escape(QString::fromUtf8(json), false, [](char32_t, QStringView units) {
         QString out;
         for (const QChar u : units)
             out += QStringLiteral("\\u%1").arg(u.unicode(), 4, 16, QLatin1Char('0'));
         return out;
     });
-    return QStringLiteral("<gcm xmlns=\"%1\">%2</gcm>").arg(QLatin1String(kGcmNamespace), body);
+}
+
+// <gcm xmlns="google:mobile:data">JSON</gcm>
+QString gcmElement(const QByteArray &json)
+{
+    return QStringLiteral("<gcm xmlns=\"%1\">%2</gcm>").arg(QLatin1String(kGcmNamespace), gcmText(json));
 }
 
 } // namespace
@@ -155,6 +161,80 @@ bool appendEscapedAscii(QByteArray &out, QByteArrayView text, bool quotes)
 }
 
 } // namespace
+
+namespace {
+
+// Escaping is character by character, so a text escaped in pieces is the whole escaped.
+void appendGcmText(QByteArray &out, QByteArrayView json)
+{
+    if (!appendEscapedAscii(out, json, false))
+        out += gcmText(json).toUtf8();
+}
+
+void appendIdAttribute(QByteArray &out, const QString &stanzaId)
+{
+    const bool ascii
+        = std::all_of(stanzaId.cbegin(), stanzaId.cend(), [](QChar c) { return c.unicode() < 0x80; });
+    if (!ascii || !appendEscapedAscii(out, stanzaId.toLatin1(), true))
+        out += escapeXml(stanzaId).toUtf8();
+}
+
+} // namespace
+
+GcmCopies::GcmCopies(QByteArrayView jsonBefore, QByteArrayView jsonAfter)
+{
+    m_head = "\"><gcm xmlns=\"";
+    m_head += kGcmNamespace;
+    m_head += "\">";
+    appendGcmText(m_head, jsonBefore);
+    appendGcmText(m_tail, jsonAfter);
+    m_tail += "</gcm></message>";
+}
+
+QByteArray GcmCopies::stanza(const QString &messageId) const
+{
+    // The usual id (ccscore's own, or a number) means itself in JSON, in XML text and in
+    // an attribute: it is copied in twice, into one allocation.
+    const bool plain = !messageId.isEmpty() && std::all_of(messageId.cbegin(), messageId.cend(), [](QChar c) {
+        const char16_t u = c.unicode();
+        return u >= 0x20 && u < 0x7f && u != u'"' && u != u'\\' && u != u'&' && u != u'<' && u != u'>'
+            && u != u'\'';
+    });
+    if (plain) {
+        static constexpr char kOpen[] = "<message id=\"";
+        const qsizetype open = qsizetype(sizeof(kOpen) - 1), n = messageId.size();
+        QByteArray out(open + n + m_head.size() + 1 + n + 1 + m_tail.size(), Qt::Uninitialized);
+        char *dst = out.data();
+        const auto copyId = [&dst, &messageId, n] {
+            const QChar *src = messageId.constData();
+            for (qsizetype i = 0; i < n; ++i)
+                *dst++ = char(src[i].unicode());
+        };
+        dst = std::copy_n(kOpen, open, dst);
+        copyId();
+        dst = std::copy_n(m_head.constData(), m_head.size(), dst);
+        *dst++ = '"';
+        copyId();
+        *dst++ = '"';
+        std::copy_n(m_tail.constData(), m_tail.size(), dst);
+        return out;
+    }
+    QByteArray idJson;
+    json::appendString(idJson, messageId);
+    QByteArray out;
+    out.reserve(m_head.size() + m_tail.size() + 2 * idJson.size() + 16);
+    if (messageId.isEmpty()) { // no id attribute, as gcmMessage() writes it
+        out += "<message";
+        out += QByteArrayView(m_head).sliced(1);
+    } else {
+        out += "<message id=\"";
+        appendIdAttribute(out, messageId);
+        out += m_head;
+    }
+    appendGcmText(out, idJson);
+    out += m_tail;
+    return out;
+}
 
 QByteArray gcmMessage(const QString &stanzaId, const QByteArray &json)
 {

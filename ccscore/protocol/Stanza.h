@@ -17,6 +17,23 @@ bool isXmlSafe(QStringView text);
 // payload can close the gcm element; characters XML cannot carry become \uXXXX
 // escapes, which mean the same inside a JSON string.
 QByteArray gcmMessage(const QString &stanzaId, const QByteArray &json);
+
+// gcmMessage(ID, BEFORE + ID as a JSON string + AFTER) for the copies of one message,
+// which differ only in their message_id (the stanza's id too): what does not depend on
+// the id is escaped once, here, and each copy's stanza is the same bytes gcmMessage()
+// writes for it. BEFORE and AFTER are the copy's JSON cut around its message_id value.
+class GcmCopies
+{
+public:
+    GcmCopies() = default;
+    GcmCopies(QByteArrayView jsonBefore, QByteArrayView jsonAfter);
+    QByteArray stanza(const QString &messageId) const;
+
+private:
+    QByteArray m_head; // "><gcm xmlns=...>" and BEFORE, escaped
+    QByteArray m_tail; // AFTER, escaped, and the closing tags
+};
+
 // Reads one stanza of the exact form gcmMessage() writes for printable ASCII,
 // the form of nearly everything a CCS server sends, from the start of `bytes`:
 //   <message>, or <message id="ID">, then <gcm xmlns="google:mobile:data">JSON</gcm></message>

@@ -78,6 +78,8 @@ private Q_SLOTS:
     void rawJsonTextRoundTrips();
     void unsafeCharactersBecomeJsonEscapes();
     void stanzaIdIsEscaped();
+    void copiesAreWhatGcmMessageWrites_data();
+    void copiesAreWhatGcmMessageWrites();
     void stanzaError();
     void plainReaderAgreesWithXml_data();
     void plainReaderAgreesWithXml();
@@ -231,6 +233,46 @@ void TestStanza::stanzaIdIsEscaped()
     QVERIFY(parsed.ok);
     QCOMPARE(parsed.messageId, id);
     QCOMPARE(parsed.gcmText, QStringLiteral("{}"));
+}
+
+void TestStanza::copiesAreWhatGcmMessageWrites_data()
+{
+    QTest::addColumn<QByteArray>("json"); // a message with "message_id" (its value is replaced)
+    QTest::addColumn<QString>("messageId");
+    const QByteArray plain = R"({"to":"t","message_id":"x","data":{"hello":"world"}})";
+    QTest::newRow("plain") << plain << QStringLiteral("m-20261201-000001");
+    QTest::newRow("id first") << QByteArray(R"({"message_id":"x","to":"t"})") << QStringLiteral("1");
+    QTest::newRow("markup in the data")
+        << QByteArray(R"({"to":"a<b","message_id":"x","data":{"k":"]]> & <gcm>"}})")
+        << QStringLiteral("id-2");
+    QTest::newRow("non-ASCII data") << QByteArray(
+        R"({"to":"t","message_id":"x","data":{"k":"h\u00e9 \u20ac \ud83d\ude00"}})")
+                                    << QStringLiteral("id-3");
+    QTest::newRow("control character in the data")
+        << QByteArray(R"({"to":"t","message_id":"x","data":{"k":"a\u0001b"}})") << QStringLiteral("id-4");
+    QTest::newRow("id with markup and quotes") << plain << QStringLiteral("a&b<c>\"d'e");
+    QTest::newRow("non-ASCII id") << plain << QStringLiteral("caf\u00e9-\U0001F600");
+    QTest::newRow("id with a control character") << plain << QStringLiteral("a\u0001b");
+    QTest::newRow("long id") << plain << QString(300, QLatin1Char('i'));
+    QTest::newRow("empty id") << plain << QString();
+}
+
+void TestStanza::copiesAreWhatGcmMessageWrites()
+{
+    QFETCH(QByteArray, json);
+    QFETCH(QString, messageId);
+    QJsonObject object;
+    ParseError error;
+    QVERIFY2(json::parseObject(json, &object, &error), qPrintable(error.message));
+    QByteArray before, after;
+    QVERIFY(json::serializeAround(object, QLatin1StringView("message_id"), &before, &after));
+    const stanza::GcmCopies copies(before, after);
+    for (const QString &id : {messageId, messageId + QStringLiteral("-2")}) {
+        QByteArray whole = before;
+        json::appendString(whole, id);
+        whole += after;
+        QCOMPARE(copies.stanza(id), stanza::gcmMessage(id, whole));
+    }
 }
 
 void TestStanza::stanzaError()
