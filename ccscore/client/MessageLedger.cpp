@@ -31,19 +31,21 @@ const LedgerEntry *MessageLedger::find(const QString &messageId) const
 
 int MessageLedger::add(const DownstreamMessage &message)
 {
+    // One lookup: the id's slot is made, and if it was there already the id is taken.
     IdIndex &ids = shard(message.messageId);
-    if (ids.contains(message.messageId))
+    const qsizetype known = ids.size();
+    int &slot = ids[message.messageId];
+    if (ids.size() == known)
         return -1;
+    const int index = int(m_entries.size());
+    slot = index;
     const qint64 now = QDateTime::currentMSecsSinceEpoch();
-    LedgerEntry entry;
+    LedgerEntry &entry = m_entries.emplace_back();
     entry.message = message;
     entry.state = MessageState::Queued;
     entry.queuedAtMs = now;
     entry.history.reserve(3); // queued, in flight, answered: the life of most messages
     entry.history.append({MessageState::Queued, now, 0, {}});
-    const int index = int(m_entries.size());
-    m_entries.push_back(std::move(entry));
-    ids.insert(message.messageId, index);
     ++m_counts[std::size_t(MessageState::Queued)];
     Q_EMIT entryAdded(index);
     return index;
