@@ -1,5 +1,4 @@
 #include "StanzaReader_p.h"
-
 #include "protocol/Stanza.h"
 
 #include <algorithm>
@@ -66,6 +65,7 @@ void StanzaReader::restartStream()
     m_reader = std::make_unique<QXmlStreamReader>();
     m_reader->setNamespaceProcessing(true);
     m_plainPending.clear();
+    m_plainPendingFrom = 0;
     m_defaultNsIsClient = false;
     m_streamOpen = false;
     m_stack.clear();
@@ -85,7 +85,7 @@ void StanzaReader::assumeStreamOpen(const QByteArray &header)
     feedXml(header);
 }
 
-void StanzaReader::feed(QByteArrayView bytes)
+void StanzaReader::feed(QByteArrayView bytes, const QByteArray *owner)
 {
     if (!m_utf8.isValid() || !keepReading())
         return;
@@ -93,9 +93,10 @@ void StanzaReader::feed(QByteArrayView bytes)
     // substitute or wait for more), so check here, with the state carried
     // across reads. What came before the fault is still read.
     const qint64 checkedBefore = m_utf8.bytesChecked();
-    const qsizetype valid
-        = bytes.isEmpty() || m_utf8.feed(bytes) ? bytes.size() : qsizetype(m_utf8.errorOffset() - checkedBefore);
-    feedValid(bytes.first(valid));
+    const qsizetype valid = bytes.isEmpty() || m_utf8.feed(bytes)
+        ? bytes.size()
+        : qsizetype(m_utf8.errorOffset() - checkedBefore);
+    feedValid(bytes.first(valid), owner);
     if (valid < bytes.size() && keepReading())
         fail(ReadError::NotUtf8, QString::number(m_utf8.errorOffset()));
 }
@@ -107,13 +108,33 @@ bool StanzaReader::plainReady() const
         && (m_limits.maxStanzaElements == 0 || m_limits.maxStanzaElements >= 2);
 }
 
-void StanzaReader::feedValid(QByteArrayView bytes)
+void StanzaReader::hold(QByteArrayView rest, const QByteArray &buffer)
 {
-    QByteArray joined;
-    if (!m_plainPending.isEmpty()) {
-        joined = m_plainPending + bytes.toByteArray();
+    // Shared when it is the end of the buffer (as it is unless UTF-8 went wrong).
+    const bool tail = !buffer.isEmpty() && rest.data() >= buffer.constData()
+        && rest.data() + rest.size() == buffer.constData() + buffer.size();
+    m_plainPending = tail ? buffer : rest.toByteArray();
+    m_plainPendingFrom = tail ? rest.data() - buffer.constData() : 0;
+}
+
+void StanzaReader::feedValid(QByteArrayView bytes, const QByteArray *owner)
+{
+    // What `bytes` points into, kept while they are read and shared by hold().
+    QByteArray buffer;
+    if (hasHeldBytes()) {
+        const QByteArrayView held = QByteArrayView(m_plainPending).sliced(m_plainPendingFrom);
+        if (bytes.isEmpty()) {
+            buffer = std::move(m_plainPending);
+            bytes = QByteArrayView(buffer).sliced(m_plainPendingFrom);
+        } else {
+            buffer.reserve(held.size() + bytes.size());
+            buffer.append(held).append(bytes);
+            bytes = buffer;
+        }
         m_plainPending.clear();
-        bytes = joined;
+        m_plainPendingFrom = 0;
+    } else if (owner) {
+        buffer = *owner;
     }
     if (bytes.isEmpty())
         return;
@@ -130,7 +151,7 @@ void StanzaReader::feedValid(QByteArrayView bytes)
         QString id, json;
         const qsizetype taken = stanza::readPlainGcmMessage(bytes, &id, &json, m_limits.maxPlainJsonChars);
         if (taken < 0 && bytes.size() <= maxHeld) {
-            m_plainPending = bytes.toByteArray();
+            hold(bytes, buffer);
             return;
         }
         if (taken <= 0 || (m_limits.maxStanzaBytes > 0 && taken > m_limits.maxStanzaBytes))
@@ -140,7 +161,7 @@ void StanzaReader::feedValid(QByteArrayView bytes)
         if (!keepReading())
             return;
         if (!more) {
-            m_plainPending = bytes.toByteArray();
+            hold(bytes, buffer);
             return;
         }
     }
@@ -230,7 +251,8 @@ bool StanzaReader::processTokens()
         case QXmlStreamReader::DTD:
         case QXmlStreamReader::EntityReference:
             if (m_limits.rejectDtd)
-                return fail(ReadError::RestrictedXml, QStringLiteral("DTDs and entity references are not allowed"));
+                return fail(
+                    ReadError::RestrictedXml, QStringLiteral("DTDs and entity references are not allowed"));
             break;
         case QXmlStreamReader::Invalid:
             if (reader->error() == QXmlStreamReader::PrematureEndOfDocumentError)
@@ -239,8 +261,8 @@ bool StanzaReader::processTokens()
         case QXmlStreamReader::EndDocument:
             return fail(ReadError::DocumentEnded, QStringLiteral("document ended"));
         case QXmlStreamReader::StartElement: {
-            const bool isStream
-                = reader->name() == QLatin1String("stream") && reader->namespaceUri() == QLatin1String(kStreamsNs);
+            const bool isStream = reader->name() == QLatin1String("stream")
+                && reader->namespaceUri() == QLatin1String(kStreamsNs);
             if (!m_streamOpen) {
                 if (!isStream)
                     return fail(ReadError::NotAStream, QStringLiteral("expected <stream:stream>"));
@@ -260,7 +282,8 @@ bool StanzaReader::processTokens()
                 break;
             }
             if (m_depth == 0 && isStream)
-                return fail(ReadError::StreamInsideStream, QStringLiteral("a stream header inside the stream"));
+                return fail(
+                    ReadError::StreamInsideStream, QStringLiteral("a stream header inside the stream"));
             if (m_depth + 1 > m_limits.maxDepth)
                 return fail(ReadError::TooDeep, QString::number(m_limits.maxDepth));
             if (m_depth == 0) {
@@ -317,7 +340,8 @@ bool StanzaReader::processTokens()
         if (m_truncated) {
             // The token that completes the cut run: a text node or CDATA section (Characters)
             // or a start tag whose attribute value was cut. Its stanza is not what was sent.
-            if ((token == QXmlStreamReader::Characters || token == QXmlStreamReader::StartElement) && m_depth >= 1)
+            if ((token == QXmlStreamReader::Characters || token == QXmlStreamReader::StartElement)
+                && m_depth >= 1)
                 m_oversized = true;
             m_truncated = false;
         }

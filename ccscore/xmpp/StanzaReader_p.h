@@ -1,8 +1,8 @@
 #pragma once
 
 #include "XmlElement_p.h"
-#include "xmpp/XmlSizeGuard_p.h"
 #include "protocol/Utf8Validator_p.h"
+#include "xmpp/XmlSizeGuard_p.h"
 
 #include <QByteArray>
 #include <QByteArrayView>
@@ -84,9 +84,12 @@ public:
     StanzaReader(const ReaderLimits &limits, Handler *handler);
     ~StanzaReader();
 
-    void feed(QByteArrayView bytes);
-    void resume() { feed({}); }
-    bool hasHeldBytes() const { return !m_plainPending.isEmpty(); }
+    void feed(QByteArrayView bytes) { feed(bytes, nullptr); }
+    // The same, for bytes in a QByteArray: what a stop leaves to read later is kept
+    // by sharing it, not copied.
+    void feed(const QByteArray &bytes) { feed(bytes, &bytes); }
+    void resume() { feed(QByteArrayView(), nullptr); }
+    bool hasHeldBytes() const { return m_plainPending.size() > m_plainPendingFrom; }
 
     // A new stream header is expected next (after SASL); bytes already given
     // after the element that was just read belong to the new stream.
@@ -101,7 +104,10 @@ public:
     const ReaderLimits &limits() const { return m_limits; }
 
 private:
-    void feedValid(QByteArrayView bytes);
+    // `owner`, if given, holds `bytes`.
+    void feed(QByteArrayView bytes, const QByteArray *owner);
+    void feedValid(QByteArrayView bytes, const QByteArray *owner);
+    void hold(QByteArrayView rest, const QByteArray &buffer);
     bool feedXml(const QByteArray &bytes); // false: stop reading
     bool processTokens(); // false: stop reading
     bool fail(ReadError error, const QString &detail);
@@ -129,7 +135,10 @@ private:
     QByteArray m_pending;
     qsizetype m_pendingHead = 0; // m_pending[0, head) is before the stanza start
     qint64 m_pendingHeadUnits = 0; // reader characterOffset() of m_pendingHead
-    QByteArray m_plainPending; // the start of a plain stanza a read cut off, or the rest after a stop
+    // The start of a plain stanza a read cut off, or the rest after a stop: m_plainPending
+    // from m_plainPendingFrom on (often the whole of a read, shared, with a stop's offset).
+    QByteArray m_plainPending;
+    qsizetype m_plainPendingFrom = 0;
 };
 
 } // namespace ccs::xmpp
