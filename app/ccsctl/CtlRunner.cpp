@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
+#include <cstring>
 #include <string_view>
 
 namespace ccs::ctl {
@@ -59,7 +60,19 @@ void appendUtf8(std::string &line, const QString &text)
     const size_t n = size_t(text.size());
     line.resize(at + n);
     char *const dst = line.data() + at;
-    for (size_t i = 0; i < n; ++i) {
+    size_t i = 0;
+    // Four UTF-16 units at a time while they are all ASCII.
+    for (; i + 4 <= n; i += 4) {
+        quint64 units;
+        std::memcpy(&units, p + i, sizeof units);
+        if (units & 0xff80ff80ff80ff80ULL)
+            break;
+        dst[i] = char(p[i]);
+        dst[i + 1] = char(p[i + 1]);
+        dst[i + 2] = char(p[i + 2]);
+        dst[i + 3] = char(p[i + 3]);
+    }
+    for (; i < n; ++i) {
         if (p[i] >= 0x80) {
             line.resize(at);
             const QByteArray utf8 = text.toUtf8();

@@ -87,6 +87,7 @@ public:
     QTimer reconnectTimer;
     QTimer answerTimer; // repeating while open: see checkAnswers()
     QTimer ttlTimer; // the next time_to_live deadline of a message not in flight
+    qint64 ttlTimerDueMs = 0; // when ttlTimer, if active, fires (steady clock)
     SteadyClock steadyClock;
     SessionClock *clock = nullptr; // steadyClock unless a test set another
     QMetaObject::Connection clockConnection;
@@ -179,7 +180,10 @@ public:
         live.insert(index, Live {steadyMs(), -1, std::move(stanza)});
         if (const auto deadline = ttlDeadline(index)) {
             expiries.schedule(*deadline + 1, index); // expired once the deadline has passed
-            armTtlTimer();
+            // Most deadlines come after the one the timer waits for (they are as long as
+            // the message before's, and later): that timer stays as it is.
+            if (!ttlTimer.isActive() || *deadline + 1 < ttlTimerDueMs)
+                armTtlTimer();
         }
     }
 
@@ -224,9 +228,13 @@ public:
             ttlTimer.stop();
             return;
         }
-        const qint64 wait = std::max<qint64>(0, *next - steadyMs());
-        if (!ttlTimer.isActive() || ttlTimer.remainingTime() > wait)
-            ttlTimer.start(int(std::min<qint64>(wait, 24 * 3600 * 1000)));
+        const qint64 now = steadyMs();
+        const qint64 wait = std::max<qint64>(0, *next - now);
+        if (!ttlTimer.isActive() || ttlTimer.remainingTime() > wait) {
+            const qint64 interval = std::min<qint64>(wait, 24 * 3600 * 1000);
+            ttlTimer.start(int(interval));
+            ttlTimerDueMs = now + interval;
+        }
     }
 
     // Messages whose time_to_live ran out while queued or waiting to retry expire on

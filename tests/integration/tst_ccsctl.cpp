@@ -314,6 +314,49 @@ private Q_SLOTS:
         QVERIFY(r.out.contains("summary:"));
     }
 
+    void readableLinesKeepNonAsciiText()
+    {
+        TestEmulator emu;
+        CCS_START_EMULATOR(emu);
+        // Tokens of several lengths around the four-at-a-time ASCII copy, one not ASCII.
+        const QStringList tokens {QStringLiteral("dev-1"), QStringLiteral("dev-12345"),
+            QStringLiteral("d\u00e9v-\u00fc-1234567"), QStringLiteral("dev-\u20ac")};
+        for (const QString &token : tokens) {
+            const Run r = run(
+                QStringList {QStringLiteral("send"), QStringLiteral("--to"), token} + connectionArgs(emu),
+                environment());
+            QVERIFY2(r.finished, r.err.constData());
+            QVERIFY2(r.out.contains(" to " + token.toUtf8() + '\n'), r.out.constData());
+        }
+    }
+
+    // --count copies go to the session a few windows ahead of the answers, not all at
+    // once: before the first answer, at most 512 were queued; all were sent in the end.
+    void countCopiesFollowTheAnswers()
+    {
+        TestEmulator emu;
+        CCS_START_EMULATOR(emu);
+        const Run r
+            = run(QStringList {QStringLiteral("send"), QStringLiteral("--json"), QStringLiteral("--to"),
+                      QStringLiteral("dev-1"), QStringLiteral("--count"), QStringLiteral("1500")}
+                    + connectionArgs(emu),
+                environment(), {}, 120000);
+        QVERIFY2(r.finished, r.err.constData());
+        QCOMPARE(r.exitCode, 0);
+        int queuedBeforeFirstAnswer = 0;
+        for (const auto &e : r.events) {
+            const QString event = e.value(QStringLiteral("event")).toString();
+            if (event == QLatin1String("ack"))
+                break;
+            if (event == QLatin1String("queued"))
+                ++queuedBeforeFirstAnswer;
+        }
+        QVERIFY2(queuedBeforeFirstAnswer > 0 && queuedBeforeFirstAnswer <= 512,
+            qPrintable(QString::number(queuedBeforeFirstAnswer)));
+        QCOMPARE(r.named(QStringLiteral("queued")).size(), 1500);
+        QCOMPARE(r.events.constLast().value(QStringLiteral("acked")).toInt(), 1500);
+    }
+
     void connectFailuresExitThree_data()
     {
         QTest::addColumn<QString>("failure");
