@@ -7,11 +7,10 @@
 #include <QObject>
 #include <QPointer>
 #include <QSslError>
+#include <QSslSocket>
 #include <QTimer>
 
 #include <memory>
-
-class QSslSocket;
 
 namespace ccs {
 

@@ -89,3 +89,6 @@ void ConnectionLoop::open(QSslSocket *socket)
 }
 
 } // namespace ccs::emulator
+
+// Its own moc object: what links the client alone does not pull in the emulator.
+#include "moc_ConnectionLoop_p.cpp"

@@ -721,3 +721,6 @@ QString EmulatorAdminApi::baseUrl() const
 }
 
 } // namespace ccs::emulator
+
+// Its own moc object: what links the client alone does not pull in the emulator.
+#include "moc_EmulatorAdminApi.cpp"

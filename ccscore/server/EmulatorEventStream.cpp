@@ -554,3 +554,6 @@ ScenarioAction EmulatorEventStream::scenarioAction(int connection, const QString
 }
 
 } // namespace ccs::emulator
+
+// Its own moc object: what links the client alone does not pull in the emulator.
+#include "moc_EmulatorEventStream_p.cpp"

@@ -1045,3 +1045,6 @@ void EmulatorServer::clearRecord()
 }
 
 } // namespace ccs::emulator
+
+// Its own moc object: what links the client alone does not pull in the emulator.
+#include "moc_EmulatorServer.cpp"

@@ -356,3 +356,6 @@ void EmulatorStream::finishClose()
 }
 
 } // namespace ccs::emulator
+
+// Its own moc object: what links the client alone does not pull in the emulator.
+#include "moc_EmulatorStream_p.cpp"
