@@ -91,15 +91,77 @@ public:
     SteadyClock steadyClock;
     SessionClock *clock = nullptr; // steadyClock unless a test set another
     QMetaObject::Connection clockConnection;
-    // Monotonic times (clock) per ledger index, for deadlines; the ledger's own times are wall-clock.
-    // What the session keeps of each unfinished message, by ledger index (one
-    // hash: one insert when send() accepts it, one removal when it finishes).
+    // What the session keeps of each unfinished message, by ledger index: monotonic
+    // times (clock) for deadlines (the ledger's own times are wall-clock) and its stanza.
     struct Live {
         qint64 queuedAtSteady = 0; // when send() accepted it: time_to_live counts from here
         qint64 inFlightSince = -1; // when it was last written: the answer timeout counts from here
         QByteArray wire; // its stanza, as it goes on the wire: built once, by send()
+        bool present = false;
     };
-    QHash<int, Live> live;
+    // Indices are handed out in order and messages mostly finish in order, so the
+    // unfinished ones are kept in a deque from the oldest of them on: a lookup is an
+    // offset, not a hash (every message is looked up several times on its way).
+    // A message that never finishes keeps the slots of those after it (a few dozen
+    // bytes each) until it does.
+    class LiveTable
+    {
+    public:
+        Live *find(int index)
+        {
+            const qsizetype at = qsizetype(index) - m_base;
+            return at >= 0 && at < qsizetype(m_slots.size()) && m_slots[size_t(at)].present
+                ? &m_slots[size_t(at)]
+                : nullptr;
+        }
+        const Live *find(int index) const { return const_cast<LiveTable *>(this)->find(index); }
+        Live &insert(int index, Live live)
+        {
+            if (m_slots.empty())
+                m_base = index;
+            for (; index < m_base; --m_base)
+                m_slots.emplace_front();
+            const size_t at = size_t(index - m_base);
+            if (at >= m_slots.size())
+                m_slots.resize(at + 1);
+            Live &slot = m_slots[at];
+            if (!slot.present)
+                ++m_count;
+            slot = std::move(live);
+            slot.present = true;
+            return slot;
+        }
+        void remove(int index)
+        {
+            Live *live = find(index);
+            if (!live)
+                return;
+            *live = Live {};
+            --m_count;
+            while (!m_slots.empty() && !m_slots.front().present) {
+                m_slots.pop_front();
+                ++m_base;
+            }
+        }
+        void clear()
+        {
+            m_slots.clear();
+            m_count = 0;
+        }
+        int size() const { return m_count; }
+        template<class F> void forEach(F f) const
+        {
+            for (size_t i = 0; i < m_slots.size(); ++i)
+                if (m_slots[i].present)
+                    f(m_base + int(i), m_slots[i]);
+        }
+
+    private:
+        std::deque<Live> m_slots; // ledger index m_base + i
+        int m_base = 0;
+        int m_count = 0;
+    };
+    LiveTable live;
     RetrySchedule expiries; // time_to_live deadlines (+1 ms), earliest first
     QHash<int, QString> earlyReceipts; // ledger index -> message_status of a receipt that came before the ACK
     // Tokens CCS answered DEVICE_UNREGISTERED for: never used again this session
@@ -171,13 +233,13 @@ public:
         const qint64 ttl = ledger->at(index).message.effectiveTimeToLive();
         if (ttl <= 0)
             return std::nullopt;
-        const auto found = live.constFind(index); // the clock is read only when not found
-        return (found != live.cend() ? found->queuedAtSteady : steadyMs()) + ttl * 1000;
+        const Live *found = live.find(index); // the clock is read only when not found
+        return (found ? found->queuedAtSteady : steadyMs()) + ttl * 1000;
     }
 
     void noteQueued(int index, QByteArray stanza)
     {
-        live.insert(index, Live {steadyMs(), -1, std::move(stanza)});
+        live.insert(index, Live {steadyMs(), -1, std::move(stanza), true});
         if (const auto deadline = ttlDeadline(index)) {
             expiries.schedule(*deadline + 1, index); // expired once the deadline has passed
             // Most deadlines come after the one the timer waits for (they are as long as
@@ -191,9 +253,9 @@ public:
     {
         if (to == MessageState::InFlight) {
             const qint64 now = steadyMs();
-            auto found = live.find(index);
-            if (found == live.end())
-                found = live.insert(index, Live {now, -1, {}});
+            Live *found = live.find(index);
+            if (!found)
+                found = &live.insert(index, Live {now, -1, {}, true});
             found->inFlightSince = now;
         } else if (isTerminal(to)) {
             live.remove(index);
@@ -215,9 +277,10 @@ public:
     void rebuildExpiries()
     {
         expiries.clear();
-        for (auto it = live.cbegin(); it != live.cend(); ++it)
-            if (const auto deadline = ttlDeadline(it.key()))
-                expiries.schedule(*deadline + 1, it.key());
+        live.forEach([this](int index, const Live &) {
+            if (const auto deadline = ttlDeadline(index))
+                expiries.schedule(*deadline + 1, index);
+        });
         armTtlTimer();
     }
 
@@ -382,8 +445,8 @@ public:
                         index, MessageState::Expired, 0, QStringLiteral("time_to_live ran out in the queue"));
                     continue;
                 }
-                const auto cached = live.constFind(index);
-                const QByteArray stanza = cached != live.cend() && !cached->wire.isEmpty()
+                const Live *cached = live.find(index);
+                const QByteArray stanza = cached && !cached->wire.isEmpty()
                     ? cached->wire
                     : xmpp::writer::gcmMessage(entry.message.messageId, entry.message.toJsonBytes());
                 if (!c->writeStanza(stanza)) {
@@ -635,9 +698,8 @@ public:
                 const LedgerEntry &entry = ledger->at(*it);
                 if (entry.state != MessageState::InFlight)
                     continue; // no longer waiting (cancelled or answered some other way)
-                const auto found = live.constFind(*it);
-                const qint64 since
-                    = found != live.cend() && found->inFlightSince >= 0 ? found->inFlightSince : now;
+                const Live *found = live.find(*it);
+                const qint64 since = found && found->inFlightSince >= 0 ? found->inFlightSince : now;
                 if (since < oldest) {
                     oldest = since;
                     oldestId = it.key();
