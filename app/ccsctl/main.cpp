@@ -9,6 +9,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <string_view>
 
 namespace {
 volatile std::sig_atomic_t s_interrupted = 0;
@@ -16,10 +17,28 @@ void onSignal(int)
 {
     s_interrupted = 1;
 }
+
+// The keychain (libsecret, for --profile) answers through GLib's main loop, which is
+// why Qt runs its event loop on GLib by default. Without --profile nothing needs GLib,
+// and Qt's own loop wakes itself once per pass instead of once per posted event (a
+// scripted send posts one every five answers it reads): half the kernel time.
+bool needsGlibLoop(int argc, char *argv[])
+{
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg(argv[i]);
+        if (arg == "--")
+            break;
+        if (arg == "--profile" || arg.substr(0, 10) == "--profile=")
+            return true;
+    }
+    return false;
+}
 } // namespace
 
 int main(int argc, char *argv[])
 {
+    if (!qEnvironmentVariableIsSet("QT_NO_GLIB") && !needsGlibLoop(argc, argv))
+        qputenv("QT_NO_GLIB", "1");
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("ccsctl"));
     QCoreApplication::setOrganizationName(QStringLiteral("ccs-admin"));
