@@ -282,8 +282,24 @@ bool unescapePlain(QByteArrayView raw, bool attribute, QByteArrayView *out, QByt
             plain[b] = b != '&' && b != '<' && b != '>';
         return plain;
     }();
+    // kPlain for eight bytes at once: none below 0x20, above 0x7e, or one of & < >.
+    const auto allPlain = [](const char *p) {
+        constexpr quint64 ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+        quint64 x;
+        std::memcpy(&x, p, sizeof x);
+        const auto hasZero = [](quint64 v) { return (v - ones) & ~v & highs; };
+        const quint64 below = (x - ones * 0x20) & ~x & highs;
+        const quint64 above = ((x + ones * (0x7f - 0x7e)) | x) & highs;
+        return (below | above | hasZero(x ^ (ones * '&')) | hasZero(x ^ (ones * '<'))
+                   | hasZero(x ^ (ones * '>')))
+            == 0;
+    };
     bool entities = false;
     for (qsizetype i = 0; i < raw.size(); ++i) {
+        while (i + 8 <= raw.size() && allPlain(raw.data() + i))
+            i += 8;
+        if (i == raw.size())
+            break;
         const auto c = static_cast<unsigned char>(raw[i]);
         if (kPlain[c])
             continue;

@@ -84,6 +84,7 @@ private Q_SLOTS:
     void plainReaderAgreesWithXml_data();
     void plainReaderAgreesWithXml();
     void plainReaderWaitsForTheRest();
+    void plainReaderFindsEveryByteAtEveryOffset();
 };
 
 void TestStanza::escapeXml_data()
@@ -392,6 +393,48 @@ void TestStanza::plainReaderWaitsForTheRest()
     QCOMPARE(stanza::readPlainGcmMessage("<iq", &read, 1000), 0);
     QCOMPARE(stanza::readPlainGcmMessage("<message id='", &read, 1000), 0);
     QCOMPARE(read.json.toByteArray(), R"({"a":"<&>"})"_ba);
+}
+
+// The fast path scans eight bytes at a time: whatever it must look at (an entity, a
+// byte it leaves to the XML reader, "]]>") is seen at any offset in the id and the JSON,
+// and what it takes is what an XML reader reads.
+void TestStanza::plainReaderFindsEveryByteAtEveryOffset()
+{
+    const QList<QByteArray> specials {"&amp;", "&lt;", "&quot;", "&#65;", "&x;", "<b/>", "]]>", "]]", ">",
+        "\t", "\n", "\r", "\x01", "\x1f", "\x7f", "\xC3\xA9", "\"", "'"};
+    for (const QByteArray &special : specials) {
+        for (int at = 0; at < 20; ++at) {
+            const QByteArray text = QByteArray(at, 'x') + special + QByteArray(at % 9, 'y');
+            for (const bool inId : {false, true}) {
+                const QByteArray bytes = inId
+                    ? R"(<message id=")" + text + R"("><gcm xmlns="google:mobile:data">{}</gcm></message>)"
+                    : R"(<message id="i"><gcm xmlns="google:mobile:data">)" + text + "</gcm></message>";
+                const QByteArray row = QByteArray(inId ? "id " : "text ") + special.toPercentEncoding()
+                    + " at " + QByteArray::number(at);
+                // Taken: the five entities, ">" and "]]" (in an attribute "]]>" too), and in
+                // text also tabs, line feeds and double quotes (which end an attribute value).
+                const bool taken = [&] {
+                    if (special.startsWith('&'))
+                        return special != "&#65;" && special != "&x;";
+                    if (special == "\t" || special == "\n" || special == "\"")
+                        return !inId;
+                    if (special == "]]>")
+                        return inId;
+                    const auto first = uchar(special.front());
+                    return first >= 0x20 && first < 0x7f && first != '<';
+                }();
+                stanza::PlainGcm read;
+                const qsizetype length = stanza::readPlainGcmMessage(bytes, &read, 1000);
+                QVERIFY2(length == (taken ? bytes.size() : 0), row.constData());
+                if (!taken)
+                    continue;
+                const ParsedStanza xml = readStanza(bytes);
+                QVERIFY2(xml.ok, row.constData());
+                QVERIFY2(read.id.toByteArray() == xml.messageId.toUtf8(), row.constData());
+                QVERIFY2(read.json.toByteArray() == xml.gcmText.toUtf8(), row.constData());
+            }
+        }
+    }
 }
 
 QTEST_GUILESS_MAIN(TestStanza)
