@@ -245,7 +245,7 @@ void CcsConnection::readIncoming(bool sliced)
     m_reader->feed(data);
 }
 
-bool CcsConnection::plainGcmRead(const QString &id, const QString &json)
+bool CcsConnection::plainGcmRead(QByteArrayView id, QByteArrayView json)
 {
     Q_UNUSED(id)
     Q_EMIT gcmReceived(json);
@@ -367,7 +367,7 @@ void CcsConnection::dispatchStanza(const xmpp::XmlElement &s, bool oversized)
         return;
     }
     if (gcm)
-        Q_EMIT gcmReceived(gcm->text);
+        Q_EMIT gcmReceived(gcm->text.toUtf8());
     else
         qCInfo(lcCcsXmpp) << "connection" << m_id << "ignored message" << id.left(80) << "without <gcm>";
 }

@@ -57,7 +57,10 @@ public:
 Q_SIGNALS:
     void encrypted(); // TLS is up: SASL may start
     void authenticated(); // SASL done, resource bound: ready for <gcm> stanzas
-    void gcmReceived(const QString &json);
+    // The JSON text of a <gcm> message, UTF-8, unescaped: off the fast path a view into the
+    // bytes read (no copy). Valid only during the emission: connect it directly (the session
+    // does, on this thread) and copy what must outlive the call; never queue it.
+    void gcmReceived(QByteArrayView json);
     void stanzaErrorReceived(const ccs::StanzaError &error);
     // Once, when the stream is gone. error None: closed in an orderly way.
     void finished(ccs::SessionError error, const QString &message, bool wasAuthenticated);
@@ -82,7 +85,7 @@ private:
     // StanzaReader::Handler
     void streamOpened(const xmpp::StreamHeader &) override { }
     void stanzaRead(xmpp::XmlElement &&stanza, bool oversized) override;
-    bool plainGcmRead(const QString &id, const QString &json) override;
+    bool plainGcmRead(QByteArrayView id, QByteArrayView json) override;
     void streamClosed() override;
     void readFailed(xmpp::ReadError error, const QString &detail) override;
     bool keepReading() const override;

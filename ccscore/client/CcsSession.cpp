@@ -368,8 +368,10 @@ public:
         const int id = c->id();
         QObject::connect(c, &CcsConnection::encrypted, q, [this] { updateState(); });
         QObject::connect(c, &CcsConnection::authenticated, q, [this] { onAuthenticated(); });
+        // Direct: the JSON is a view into the connection's read buffer, valid during the call.
         QObject::connect(
-            c, &CcsConnection::gcmReceived, q, [this, c](const QString &json) { onGcm(c, json); });
+            c, &CcsConnection::gcmReceived, q, [this, c](QByteArrayView json) { onGcm(c, json); },
+            Qt::DirectConnection);
         QObject::connect(c, &CcsConnection::stanzaErrorReceived, q,
             [this, c](const StanzaError &error) { onStanzaError(c, error); });
         QObject::connect(c, &CcsConnection::finished, q,
@@ -467,10 +469,9 @@ public:
         c->writeGcm(QString(), json::serializeAck(Ack::forUpstream(to, messageId)));
     }
 
-    void onGcm(CcsConnection *c, const QString &text)
+    void onGcm(CcsConnection *c, QByteArrayView json)
     {
-        const QByteArray bytes = text.toUtf8();
-        const ServerMessage message = json::parseServerMessage(bytes);
+        const ServerMessage message = json::parseServerMessage(json);
         std::visit(overloaded {
                        [&](const ParseError &error) {
                            qCWarning(lcCcsCore)

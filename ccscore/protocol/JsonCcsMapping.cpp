@@ -5,7 +5,9 @@
 #include <QJsonValue>
 
 #include <array>
+#include <bit>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <optional>
 
@@ -180,6 +182,23 @@ std::optional<Ack> parsePlainAck(QByteArrayView json)
         if (p == end || *p != '"')
             return false;
         const char *start = ++p;
+        if constexpr (std::endian::native == std::endian::little) {
+            // Eight bytes at a time to the first that is '"', '\\', below 0x20 or not ASCII:
+            // the lowest flag of these masks marks it exactly (the first byte is the lowest).
+            constexpr quint64 ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+            const auto hasZero = [](quint64 v) { return (v - ones) & ~v & highs; };
+            while (end - p >= 8) {
+                quint64 x;
+                std::memcpy(&x, p, sizeof x);
+                const quint64 stop = hasZero(x ^ (ones * '"')) | hasZero(x ^ (ones * '\\'))
+                    | ((x - ones * 0x20) & ~x & highs) | (x & highs);
+                if (stop != 0) {
+                    p += std::countr_zero(stop) / 8;
+                    break;
+                }
+                p += 8;
+            }
+        }
         while (p != end && *p != '"') {
             const auto c = static_cast<unsigned char>(*p);
             if (c < 0x20 || c >= 0x80 || c == '\\')

@@ -270,9 +270,10 @@ QByteArray gcmMessage(const QString &stanzaId, const QByteArray &json)
 
 namespace {
 
-// Unescapes the text of a plain stanza; false for anything the fast path leaves
-// to the XML reader (other bytes, other entities, "]]>" in text).
-bool unescapePlain(QByteArrayView raw, bool attribute, QString *out)
+// Unescapes the text of a plain stanza: *out is `raw` itself when it holds no entity
+// (no copy), else the unescaped bytes, written to *buffer. False for anything the fast
+// path leaves to the XML reader (other bytes, other entities, "]]>" in text).
+bool unescapePlain(QByteArrayView raw, bool attribute, QByteArrayView *out, QByteArray *buffer)
 {
     // 0: printable ASCII that means itself; anything else is looked at below.
     static constexpr auto kPlain = [] {
@@ -281,8 +282,24 @@ bool unescapePlain(QByteArrayView raw, bool attribute, QString *out)
             plain[b] = b != '&' && b != '<' && b != '>';
         return plain;
     }();
+    // kPlain for eight bytes at once: none below 0x20, above 0x7e, or one of & < >.
+    const auto allPlain = [](const char *p) {
+        constexpr quint64 ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+        quint64 x;
+        std::memcpy(&x, p, sizeof x);
+        const auto hasZero = [](quint64 v) { return (v - ones) & ~v & highs; };
+        const quint64 below = (x - ones * 0x20) & ~x & highs;
+        const quint64 above = ((x + ones * (0x7f - 0x7e)) | x) & highs;
+        return (below | above | hasZero(x ^ (ones * '&')) | hasZero(x ^ (ones * '<'))
+                   | hasZero(x ^ (ones * '>')))
+            == 0;
+    };
     bool entities = false;
     for (qsizetype i = 0; i < raw.size(); ++i) {
+        while (i + 8 <= raw.size() && allPlain(raw.data() + i))
+            i += 8;
+        if (i == raw.size())
+            break;
         const auto c = static_cast<unsigned char>(raw[i]);
         if (kPlain[c])
             continue;
@@ -303,16 +320,17 @@ bool unescapePlain(QByteArrayView raw, bool attribute, QString *out)
             return false;
     }
     if (!entities) {
-        *out = QString::fromLatin1(raw);
+        *out = raw;
         return true;
     }
-    out->clear();
-    out->reserve(raw.size());
+    // Entities only shorten the text.
+    QByteArray text(raw.size(), Qt::Uninitialized);
+    char *dst = text.data();
     qsizetype run = 0;
     for (qsizetype i = 0; i < raw.size(); ++i) {
         if (raw[i] != '&')
             continue;
-        out->append(QLatin1String(raw.sliced(run, i - run)));
+        dst = std::copy_n(raw.data() + run, i - run, dst);
         const QByteArrayView rest = raw.sliced(i);
         char c;
         qsizetype length;
@@ -328,17 +346,20 @@ bool unescapePlain(QByteArrayView raw, bool attribute, QString *out)
             c = '\'', length = 6;
         else
             return false; // a character reference or a bad entity: the reader decides
-        out->append(QLatin1Char(c));
+        *dst++ = c;
         i += length - 1;
         run = i + 1;
     }
-    out->append(QLatin1String(raw.sliced(run)));
+    dst = std::copy_n(raw.data() + run, raw.size() - run, dst);
+    text.truncate(dst - text.constData());
+    *buffer = std::move(text);
+    *out = *buffer;
     return true;
 }
 
 } // namespace
 
-qsizetype readPlainGcmMessage(QByteArrayView bytes, QString *id, QString *json, qsizetype maxJsonChars)
+qsizetype readPlainGcmMessage(QByteArrayView bytes, PlainGcm *out, qsizetype maxJsonChars)
 {
     static constexpr QByteArrayView open("<message");
     static constexpr QByteArrayView idOpen(" id=\"");
@@ -358,14 +379,17 @@ qsizetype readPlainGcmMessage(QByteArrayView bytes, QString *id, QString *json, 
         return t == Short ? -1 : 0;
     if (pos == bytes.size())
         return -1;
-    QString stanzaId;
+    // Unescaped text goes to buffers of its own until the stanza is known to be taken:
+    // *out, and what its views show, stays as it was otherwise.
+    QByteArrayView id, json;
+    QByteArray idBuffer, jsonBuffer;
     if (bytes[pos] == ' ') {
         if (const Take t = take(idOpen); t != Taken)
             return t == Short ? -1 : 0;
         const qsizetype end = bytes.indexOf('"', pos);
         if (end < 0)
             return -1;
-        if (!unescapePlain(bytes.sliced(pos, end - pos), true, &stanzaId))
+        if (!unescapePlain(bytes.sliced(pos, end - pos), true, &id, &idBuffer))
             return 0;
         pos = end + 1;
     }
@@ -377,14 +401,17 @@ qsizetype readPlainGcmMessage(QByteArrayView bytes, QString *id, QString *json, 
         return 0;
     if (end < 0)
         return -1;
-    QString text;
-    if (!unescapePlain(bytes.sliced(pos, end - pos), false, &text))
+    if (!unescapePlain(bytes.sliced(pos, end - pos), false, &json, &jsonBuffer))
         return 0;
     pos = end;
     if (const Take t = take(close); t != Taken)
         return t == Short ? -1 : 0;
-    *id = std::move(stanzaId);
-    *json = std::move(text);
+    // A moved QByteArray keeps its data where it was; the views are set anew all the same.
+    const bool idUnescaped = !idBuffer.isNull(), jsonUnescaped = !jsonBuffer.isNull();
+    out->m_id = std::move(idBuffer);
+    out->m_json = std::move(jsonBuffer);
+    out->id = idUnescaped ? QByteArrayView(out->m_id) : id;
+    out->json = jsonUnescaped ? QByteArrayView(out->m_json) : json;
     return pos;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <QByteArray>
+#include <QByteArrayView>
 #include <QString>
 
 namespace ccs::stanza {
@@ -34,16 +35,36 @@ private:
     QByteArray m_tail; // AFTER, escaped, and the closing tags
 };
 
+// The id and JSON of a plain stanza, as readPlainGcmMessage() reads them, in bytes
+// (printable ASCII, tabs and line feeds: UTF-8 and Latin-1 alike). A text without
+// entities is a view into the bytes read, not a copy; a text with entities is
+// unescaped into a buffer held here. So the views are valid while both the bytes
+// read and this object live, and this object is neither copied nor moved.
+class PlainGcm
+{
+public:
+    PlainGcm() = default;
+    Q_DISABLE_COPY_MOVE(PlainGcm)
+
+    QByteArrayView id; // empty when the <message> has no id attribute
+    QByteArrayView json;
+
+private:
+    friend qsizetype readPlainGcmMessage(QByteArrayView, PlainGcm *, qsizetype);
+    QByteArray m_id, m_json; // unescaped, when the text held entities
+};
+
 // Reads one stanza of the exact form gcmMessage() writes for printable ASCII,
 // the form of nearly everything a CCS server sends, from the start of `bytes`:
 //   <message>, or <message id="ID">, then <gcm xmlns="google:mobile:data">JSON</gcm></message>
 // where ID and JSON are printable ASCII (JSON may also hold tabs and line feeds)
 // with no entity but &amp; &lt; &gt; &quot; &apos;, and JSON is at most
-// maxJsonChars long and holds no "]]>". Returns the bytes it took with *id and
-// *json unescaped; -1 when the bytes end before the stanza does but could
-// still become one; 0 when they are anything else (then an XML reader must
-// read them: this is a fast path, never a judgement on well-formedness).
-qsizetype readPlainGcmMessage(QByteArrayView bytes, QString *id, QString *json, qsizetype maxJsonChars);
+// maxJsonChars long and holds no "]]>". Returns the bytes it took, with out->id
+// and out->json unescaped (see PlainGcm: no copy without entities); -1 when the
+// bytes end before the stanza does but could still become one; 0 when they are
+// anything else (then an XML reader must read them: this is a fast path, never a
+// judgement on well-formedness). *out is left as it was unless a stanza is taken.
+qsizetype readPlainGcmMessage(QByteArrayView bytes, PlainGcm *out, qsizetype maxJsonChars);
 
 // The stanza error CCS sends for a request it cannot take.
 QByteArray gcmStanzaError(

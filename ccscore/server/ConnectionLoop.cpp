@@ -1,16 +1,15 @@
 #include "ConnectionLoop_p.h"
-
 #include "protocol/JsonCodec.h"
 
 #include <QTimer>
 
 namespace ccs::emulator {
 
-ParsedGcm parseGcm(const QString &stanzaId, const QString &json)
+ParsedGcm parseGcm(QByteArray stanzaId, QByteArray json)
 {
     ParsedGcm gcm;
-    gcm.stanzaId = stanzaId;
-    gcm.raw = json.toUtf8();
+    gcm.stanzaId = std::move(stanzaId);
+    gcm.raw = std::move(json);
     gcm.message = json::parseClientMessage(gcm.raw, &gcm.object);
     return gcm;
 }

@@ -8,7 +8,6 @@
 #include "protocol/Messages.h"
 
 #include <QJsonObject>
-
 #include <QSslConfiguration>
 #include <QTcpServer>
 
@@ -21,13 +20,13 @@ namespace ccs::emulator {
 
 // One <gcm> payload of a client, its JSON parsed: what the server answers.
 struct ParsedGcm {
-    QString stanzaId;
+    QByteArray stanzaId; // UTF-8
     QByteArray raw; // the JSON as sent, UTF-8
     QJsonObject object; // what validation sees (not filled for a plain ACK)
     ClientMessage message;
 };
 using ParsedGcmBatch = std::vector<ParsedGcm>;
-ParsedGcm parseGcm(const QString &stanzaId, const QString &json);
+ParsedGcm parseGcm(QByteArray stanzaId, QByteArray json);
 
 // Hands each accepted socket descriptor on, unopened: the TLS handshake is
 // made by the loop that will serve the connection.

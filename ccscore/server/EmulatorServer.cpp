@@ -83,11 +83,10 @@ bool deviceKindFromName(QStringView name, DeviceKind *kind)
 // them, the <gcm> stanzas of one read at once and with their JSON parsed on
 // the worker (ParsedGcm); Private's calls reach
 // the stream queued (StreamHandle), in the order made, those made before the
-// stream's thread takes them in one hop. So the observer (the conformance grader) and the server's signals are
-// called on the server's thread, one at a time and in each connection's
-// order, and with one connection the run is the same for a seed whatever the
-// thread count. threads = 1 keeps the QSslServer and every stream on the
-// server's thread: no queued hop at all.
+// stream's thread takes them in one hop. So the observer (the conformance grader) and the server's signals
+// are called on the server's thread, one at a time and in each connection's order, and with one connection
+// the run is the same for a seed whatever the thread count. threads = 1 keeps the QSslServer and every stream
+// on the server's thread: no queued hop at all.
 class EmulatorServer::Private
 {
 public:
@@ -146,10 +145,10 @@ public:
     void stopLoops();
     void onGcm(Connection &c, const ParsedGcm &gcm);
     void onGcmBatch(int connectionId, const ParsedGcmBatch &batch);
-    void handleUnparsable(Connection &c, const QString &stanzaId, const QByteArray &raw,
+    void handleUnparsable(Connection &c, const QByteArray &stanzaId, const QByteArray &raw,
         const QJsonObject &object, const ParseError &error);
     void handleClientAck(Connection &c, const QString &to, const QString &messageId);
-    void handleDownstream(Connection &c, const QString &stanzaId, const QByteArray &raw,
+    void handleDownstream(Connection &c, const QByteArray &stanzaId, const QByteArray &raw,
         const QJsonObject &object, const DownstreamMessage &message);
     void schedulePump();
     void drain(Connection &c);
@@ -207,11 +206,16 @@ void EmulatorServer::Private::watchStream(EmulatorStream *stream, int id)
             ctx.observer->bound(id, now());
         schedulePump(); // un-ACKed upstream and receipts wait for this
     });
+    // Direct: the id and JSON are views into the stream's read, valid during the call. Only
+    // a stream on this thread emits gcmReceived(); the others hand batches over (startLoops()).
     QObject::connect(
-        stream, &EmulatorStream::gcmReceived, q, [this, id](const QString &stanzaId, const QString &text) {
+        stream, &EmulatorStream::gcmReceived, q,
+        [this, id](QByteArrayView stanzaId, QByteArrayView json) {
+            Q_ASSERT(QThread::currentThread() == q->thread());
             if (Connection *c = connections.find(id))
-                onGcm(*c, parseGcm(stanzaId, text));
-        });
+                onGcm(*c, parseGcm(stanzaId.toByteArray(), json.toByteArray()));
+        },
+        Qt::DirectConnection);
     QObject::connect(stream, &EmulatorStream::streamErrorSent, q, [this, id] {
         ++counters().streamErrors;
         if (Connection *c = connections.find(id)) {
@@ -367,7 +371,7 @@ void EmulatorServer::Private::onGcmBatch(int connectionId, const ParsedGcmBatch 
 
 void EmulatorServer::Private::onGcm(Connection &c, const ParsedGcm &gcm)
 {
-    const QString &stanzaId = gcm.stanzaId;
+    const QByteArray &stanzaId = gcm.stanzaId;
     const QByteArray &raw = gcm.raw;
     const QJsonObject &object = gcm.object;
     const ClientMessage &message = gcm.message;
@@ -387,8 +391,8 @@ void EmulatorServer::Private::onGcm(Connection &c, const ParsedGcm &gcm)
     }
 }
 
-void EmulatorServer::Private::handleUnparsable(Connection &c, const QString &stanzaId, const QByteArray &raw,
-    const QJsonObject &object, const ParseError &error)
+void EmulatorServer::Private::handleUnparsable(Connection &c, const QByteArray &stanzaId,
+    const QByteArray &raw, const QJsonObject &object, const ParseError &error)
 {
     if (error.offset < 0) {
         // A JSON object (parsed into `object`) with a known field of the wrong
@@ -409,7 +413,7 @@ void EmulatorServer::Private::handleUnparsable(Connection &c, const QString &sta
     const QString text = QStringLiteral("InvalidJson: JSON_PARSING_ERROR : ") + error.message;
     if (ctx.observer)
         ctx.observer->unparsableReceived(c.id, now(), text);
-    connections.queueStanzaError(c, stanzaId, raw, text, QString());
+    connections.queueStanzaError(c, QString::fromUtf8(stanzaId), raw, text, QString());
     Q_EMIT q->downstreamReceived(QString(), QString(), QStringLiteral("stanza-error"));
 }
 
@@ -440,8 +444,8 @@ void EmulatorServer::Private::handleClientAck(Connection &c, const QString &to, 
     }
 }
 
-void EmulatorServer::Private::handleDownstream(Connection &c, const QString &stanzaId, const QByteArray &raw,
-    const QJsonObject &object, const DownstreamMessage &message)
+void EmulatorServer::Private::handleDownstream(Connection &c, const QByteArray &stanzaId,
+    const QByteArray &raw, const QJsonObject &object, const DownstreamMessage &message)
 {
     ++counters().downstreamReceived;
     ++c.stanzasReceived;
@@ -500,7 +504,8 @@ void EmulatorServer::Private::handleDownstream(Connection &c, const QString &sta
                 observer->downstreamJudged(
                     c.id, now(), messageId, to, false, NackCode::InvalidJson, true, failure->description);
             setVerdict(QStringLiteral("stanza-error"));
-            connections.queueStanzaError(c, stanzaId, raw, failure->description, messageId);
+            connections.queueStanzaError(
+                c, QString::fromUtf8(stanzaId), raw, failure->description, messageId);
         } else {
             nack(failure->nackCode, failure->description);
         }

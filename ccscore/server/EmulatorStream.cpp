@@ -1,5 +1,4 @@
 #include "EmulatorStream_p.h"
-
 #include "protocol/Messages.h"
 #include "xmpp/StanzaWriter_p.h"
 
@@ -133,10 +132,10 @@ void EmulatorStream::feed(QByteArrayView bytes)
     flushGcmBatch();
 }
 
-void EmulatorStream::gcmRead(const QString &stanzaId, const QString &json)
+void EmulatorStream::gcmRead(QByteArrayView stanzaId, QByteArrayView json)
 {
     if (m_batched)
-        m_gcmBatch.append({stanzaId, json});
+        m_gcmBatch.append({stanzaId.toByteArray(), json.toByteArray()});
     else
         Q_EMIT gcmReceived(stanzaId, json);
 }
@@ -162,7 +161,7 @@ void EmulatorStream::stanzaRead(XmlElement &&stanza, bool /*oversized: no run is
     handleStanza(stanza);
 }
 
-bool EmulatorStream::plainGcmRead(const QString &id, const QString &json)
+bool EmulatorStream::plainGcmRead(QByteArrayView id, QByteArrayView json)
 {
     gcmRead(id, json);
     return true;
@@ -203,8 +202,8 @@ void EmulatorStream::readFailed(xmpp::ReadError error, const QString &detail)
             QStringLiteral("policy-violation"), QStringLiteral("XML nested deeper than %1").arg(detail));
         break;
     case ReadError::TooManyElements:
-        sendStreamErrorAndClose(
-            QStringLiteral("policy-violation"), QStringLiteral("more than %1 elements in a stanza").arg(detail));
+        sendStreamErrorAndClose(QStringLiteral("policy-violation"),
+            QStringLiteral("more than %1 elements in a stanza").arg(detail));
         break;
     case ReadError::StanzaTooLarge:
     case ReadError::MarkupTooLong:
@@ -265,7 +264,7 @@ void EmulatorStream::handleMessage(const XmlElement &message)
         qCDebug(lcCcsServer) << "connection" << m_id << "ignored a <message> without <gcm>";
         return;
     }
-    gcmRead(message.attribute(QLatin1String("id")), gcm->text);
+    gcmRead(message.attribute(QLatin1String("id")).toUtf8(), gcm->text.toUtf8());
 }
 
 void EmulatorStream::sendGcm(const QByteArray &json)

@@ -37,10 +37,10 @@ struct StreamLimits {
     qint64 maxUnsentBytes = 4 << 20;
 };
 
-// One <gcm> payload read from a client: the <message>'s id and the JSON.
+// One <gcm> payload read from a client: the <message>'s id and the JSON, UTF-8.
 struct GcmStanza {
-    QString stanzaId;
-    QString json;
+    QByteArray stanzaId;
+    QByteArray json;
 };
 using GcmBatch = QList<GcmStanza>;
 
@@ -109,8 +109,11 @@ Q_SIGNALS:
     void authenticated(const QString &senderId);
     void authenticationFailed();
     void bound();
-    // A <message> with a <gcm xmlns="google:mobile:data"> child.
-    void gcmReceived(const QString &stanzaId, const QString &json);
+    // A <message> with a <gcm xmlns="google:mobile:data"> child: its id and JSON text,
+    // unescaped, UTF-8; off the fast path views into the bytes read (no copy). Valid only
+    // during the emission: connect it directly (only a stream on the server's thread, which
+    // is not batched, emits it) and copy what must outlive the call; never queue it.
+    void gcmReceived(QByteArrayView stanzaId, QByteArrayView json);
     // Batched mode: the <gcm> payloads of one read, in order.
     void gcmBatchReceived(const ccs::emulator::GcmBatch &batch);
     void streamErrorSent(const QString &condition);
@@ -121,13 +124,13 @@ private:
     // StanzaReader::Handler
     void streamOpened(const xmpp::StreamHeader &header) override;
     void stanzaRead(XmlElement &&stanza, bool oversized) override;
-    bool plainGcmRead(const QString &id, const QString &json) override;
+    bool plainGcmRead(QByteArrayView id, QByteArrayView json) override;
     void streamClosed() override;
     void readFailed(xmpp::ReadError error, const QString &detail) override;
     bool keepReading() const override { return isOpen(); }
     void handleStanza(const XmlElement &stanza);
     void handleMessage(const XmlElement &message);
-    void gcmRead(const QString &stanzaId, const QString &json);
+    void gcmRead(QByteArrayView stanzaId, QByteArrayView json);
     void flushGcmBatch();
     void sendStreamHeader();
     void write(const QByteArray &xml);

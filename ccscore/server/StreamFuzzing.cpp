@@ -1,6 +1,5 @@
-#include "StreamFuzzing_p.h"
-
 #include "EmulatorStream_p.h"
+#include "StreamFuzzing_p.h"
 #include "protocol/JsonCodec.h"
 #include "protocol/NackCatalogue.h"
 #include "protocol/Validation.h"
@@ -44,9 +43,10 @@ StreamRunResult runEmulatorStream(QByteArrayView input, const StreamRunOptions &
     QObject::connect(&stream, &EmulatorStream::streamErrorSent, &stream,
         [&result](const QString &condition) { result.streamError = condition; });
     QObject::connect(&stream, &EmulatorStream::gcmReceived, &stream,
-        [&result, &stream](const QString &stanzaId, const QString &text) {
+        [&result, &stream](QByteArrayView id, QByteArrayView json) {
             ++result.gcmReceived;
-            const QByteArray raw = text.toUtf8();
+            const QString stanzaId = QString::fromUtf8(id);
+            const QByteArray raw = json.toByteArray();
             QJsonObject object;
             ParseError error;
             if (!json::parseObject(raw, &object, &error)) {

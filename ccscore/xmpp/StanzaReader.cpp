@@ -148,8 +148,8 @@ void StanzaReader::feedValid(QByteArrayView bytes, const QByteArray *owner)
             bytes = bytes.sliced(1); // white space between stanzas means nothing
             continue;
         }
-        QString id, json;
-        const qsizetype taken = stanza::readPlainGcmMessage(bytes, &id, &json, m_limits.maxPlainJsonChars);
+        stanza::PlainGcm plain;
+        const qsizetype taken = stanza::readPlainGcmMessage(bytes, &plain, m_limits.maxPlainJsonChars);
         if (taken < 0 && bytes.size() <= maxHeld) {
             hold(bytes, buffer);
             return;
@@ -157,7 +157,7 @@ void StanzaReader::feedValid(QByteArrayView bytes, const QByteArray *owner)
         if (taken <= 0 || (m_limits.maxStanzaBytes > 0 && taken > m_limits.maxStanzaBytes))
             break; // the reader decides, and enforces the limits
         bytes = bytes.sliced(taken);
-        const bool more = m_handler->plainGcmRead(id, json);
+        const bool more = m_handler->plainGcmRead(plain.id, plain.json); // views into `buffer` or `plain`
         if (!keepReading())
             return;
         if (!more) {

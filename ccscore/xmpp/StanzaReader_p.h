@@ -73,8 +73,11 @@ public:
         // oversized: a run was cut (maxRunChars): the stanza is not what was sent.
         virtual void stanzaRead(XmlElement &&stanza, bool oversized) = 0;
         // <message [id=ID]><gcm xmlns="google:mobile:data">JSON</gcm></message> off the fast
-        // path. False: stop here; the rest waits for the next feed() or resume().
-        virtual bool plainGcmRead(const QString &id, const QString &json) = 0;
+        // path, ID and JSON unescaped, in bytes (ASCII: see stanza::PlainGcm). Views into the
+        // bytes read (or, for a text with entities, into a buffer of its own), valid only during
+        // the call: copy what must outlive it. False: stop here; the rest waits for the next
+        // feed() or resume().
+        virtual bool plainGcmRead(QByteArrayView id, QByteArrayView json) = 0;
         virtual void streamClosed() = 0; // </stream:stream>
         virtual void readFailed(ReadError error, const QString &detail) = 0;
         // Asked after each of the calls above: false ends reading (the stream is being ended).

@@ -74,8 +74,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     };
     auto *stream = new ccs::emulator::EmulatorStream(1, socket, limits, authenticate);
     QObject::connect(stream, &ccs::emulator::EmulatorStream::gcmReceived, stream,
-        [stream](const QString &stanzaId, const QString &json) {
-            const QByteArray bytes = json.toUtf8();
+        [stream](QByteArrayView id, QByteArrayView json) {
+            const QString stanzaId = QString::fromUtf8(id);
+            const QByteArray bytes = json.toByteArray();
             QJsonObject object;
             ccs::ParseError error;
             if (!ccs::json::parseObject(bytes, &object, &error)) {

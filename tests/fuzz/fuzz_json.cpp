@@ -111,10 +111,25 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!(expected == *ack))
             std::abort();
     }
-    // The plain-stanza fast path must read what an XML reader reads from the same bytes.
-    QString plainId, plainJson;
-    if (const qsizetype taken = ccs::stanza::readPlainGcmMessage(bytes, &plainId, &plainJson, 1 << 20);
-        taken > 0) {
+    // The plain-stanza fast path must read what an XML reader reads from the same bytes
+    // (in UTF-8), and its views must stand in the bytes read or in its own buffers.
+    ccs::stanza::PlainGcm plain;
+    if (const qsizetype taken = ccs::stanza::readPlainGcmMessage(bytes, &plain, 1 << 20); taken > 0) {
+        // A text is the very bytes of the stanza exactly when it holds no entity.
+        const QByteArrayView stanza = bytes.first(taken);
+        const QByteArrayView gcmOpen = "<gcm xmlns=\"google:mobile:data\">"; // no '<' in an id
+        const qsizetype jsonFrom = stanza.indexOf(gcmOpen) + gcmOpen.size();
+        const QByteArrayView rawJson
+            = stanza.sliced(jsonFrom, taken - 16 - jsonFrom); // before </gcm></message>
+        const QByteArrayView rawId = stanza.startsWith("<message id=\"")
+            ? stanza.sliced(13, stanza.indexOf('"', 13) - 13)
+            : QByteArrayView();
+        const auto same = [](QByteArrayView view, QByteArrayView raw) {
+            return view.data() == raw.data() && view.size() == raw.size();
+        };
+        if (same(plain.json, rawJson) == rawJson.contains('&')
+            || same(plain.id, rawId) == rawId.contains('&'))
+            std::abort();
         QXmlStreamReader reader(bytes.first(taken).toByteArray());
         QString id, text;
         int elements = 0;
@@ -129,7 +144,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 && reader.namespaceUri() == QLatin1String("google:mobile:data"))
                 text = reader.readElementText();
         }
-        if (reader.hasError() || elements != 2 || id != plainId || text != plainJson)
+        if (reader.hasError() || elements != 2 || id.toUtf8() != plain.id || text.toUtf8() != plain.json)
             std::abort();
     }
     (void)ccs::json::parseServerMessage(bytes);

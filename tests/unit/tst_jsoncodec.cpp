@@ -38,6 +38,7 @@ private Q_SLOTS:
     void serializeDownstreamIsSerializeOfToJson();
     void plainAckFastPath_data();
     void plainAckFastPath();
+    void plainAckAtEveryOffset();
     void survivesRandomGarbage();
 };
 
@@ -369,7 +370,8 @@ void TestJsonCodec::serializeAroundSplicesTheValue_data()
     QTest::newRow("first member") << QJsonObject {{QStringLiteral("message_id"), QStringLiteral("x")}}
                                   << QStringLiteral("y");
     QTest::newRow("last member") << QJsonObject {{QStringLiteral("a"), 1},
-        {QStringLiteral("message_id"), QStringLiteral("x")}} << QStringLiteral("y");
+        {QStringLiteral("message_id"), QStringLiteral("x")}}
+                                 << QStringLiteral("y");
 }
 
 void TestJsonCodec::serializeAroundSplicesTheValue()
@@ -456,6 +458,37 @@ void TestJsonCodec::plainAckFastPath_data()
     QTest::newRow("control char") << QByteArray("{\"message_type\":\"ack\",\"from\":\"a\tb\"}") << false;
     QTest::newRow("cut") << QByteArray(R"({"message_type":"ack")") << false;
     QTest::newRow("empty") << QByteArray() << false;
+}
+
+// The fast path scans strings eight bytes at a time: a byte it must decline (an escape,
+// a control character, non-ASCII) is seen wherever it stands, and what it takes is read whole.
+void TestJsonCodec::plainAckAtEveryOffset()
+{
+    // "": the plain string; DEL is allowed unescaped in JSON.
+    const QList<QByteArray> specials {
+        "", "\x7f", "\\u0041", "\\\"", "\\\\", "\t", "\x01", "\x1f", "\xC3\xA9"};
+    for (const QByteArray &special : specials) {
+        for (int at = 0; at < 20; ++at) {
+            const QByteArray value = QByteArray(at, 'm') + special + QByteArray(at % 9, 'n');
+            for (const char *field : {"message_id", "from"}) {
+                const QByteArray text
+                    = R"({"message_type":"ack",")" + QByteArray(field) + R"(":")" + value + "\"}";
+                const QByteArray row
+                    = special.toPercentEncoding() + " at " + QByteArray::number(at) + " in " + field;
+                const std::optional<Ack> plain = json::parsePlainAck(text);
+                const bool fast = special.isEmpty() || special == "\x7f";
+                QVERIFY2(plain.has_value() == fast, row.constData());
+                if (!fast)
+                    continue;
+                QJsonObject object;
+                QVERIFY2(json::parseObject(text, &object, nullptr), row.constData());
+                QVERIFY2(plain->messageId == object.value(QLatin1String("message_id")).toString(),
+                    row.constData());
+                QVERIFY2(plain->from == object.value(QLatin1String("from")).toString(), row.constData());
+                QVERIFY2(plain->to.isEmpty(), row.constData());
+            }
+        }
+    }
 }
 
 void TestJsonCodec::plainAckFastPath()

@@ -84,6 +84,7 @@ private Q_SLOTS:
     void plainReaderAgreesWithXml_data();
     void plainReaderAgreesWithXml();
     void plainReaderWaitsForTheRest();
+    void plainReaderFindsEveryByteAtEveryOffset();
 };
 
 void TestStanza::escapeXml_data()
@@ -337,13 +338,14 @@ void TestStanza::plainReaderAgreesWithXml_data()
     QTest::newRow("longer than the cap") << open + QByteArray(101, 'x') + close << false;
 }
 
-// Whatever the fast path takes, an XML reader reads the same stanza from the same bytes.
+// Whatever the fast path takes, an XML reader reads the same stanza from the same bytes
+// (as UTF-8); a text without entities is the bytes read themselves, not a copy.
 void TestStanza::plainReaderAgreesWithXml()
 {
     QFETCH(QByteArray, bytes);
     QFETCH(bool, plain);
-    QString id, json;
-    const qsizetype taken = stanza::readPlainGcmMessage(bytes, &id, &json, 100);
+    stanza::PlainGcm read;
+    const qsizetype taken = stanza::readPlainGcmMessage(bytes, &read, 100);
     QCOMPARE(taken > 0, plain);
     if (!plain) {
         QCOMPARE(taken, 0);
@@ -352,9 +354,23 @@ void TestStanza::plainReaderAgreesWithXml()
     const ParsedStanza xml = readStanza(bytes.first(taken));
     QVERIFY2(xml.ok, qPrintable(xml.error));
     QCOMPARE(xml.gcmElements, 1);
-    QCOMPARE(id, xml.messageId);
-    QCOMPARE(json, xml.gcmText);
+    QCOMPARE(read.id.toByteArray(), xml.messageId.toUtf8());
+    QCOMPARE(read.json.toByteArray(), xml.gcmText.toUtf8());
     QVERIFY(xml.messageType.isEmpty());
+
+    // Where the texts stand in the bytes: a view there exactly when they hold no entity.
+    const QByteArrayView stanzaBytes = QByteArrayView(bytes).first(taken);
+    const QByteArrayView gcmOpen = R"(<gcm xmlns="google:mobile:data">)";
+    const qsizetype jsonFrom = stanzaBytes.indexOf(gcmOpen) + gcmOpen.size();
+    const QByteArrayView rawJson = stanzaBytes.sliced(jsonFrom, stanzaBytes.lastIndexOf("</gcm>") - jsonFrom);
+    QCOMPARE(read.json.data() == rawJson.data(), !rawJson.contains('&'));
+    if (const qsizetype idFrom = stanzaBytes.indexOf(R"(id=")"); idFrom >= 0) {
+        const QByteArrayView rawId
+            = stanzaBytes.sliced(idFrom + 4, stanzaBytes.indexOf('"', idFrom + 4) - idFrom - 4);
+        QCOMPARE(read.id.data() == rawId.data(), !rawId.contains('&'));
+    } else {
+        QVERIFY(read.id.isEmpty());
+    }
 }
 
 // Cut anywhere, a plain stanza asks for more (-1) and never claims the bytes are something else.
@@ -362,16 +378,63 @@ void TestStanza::plainReaderWaitsForTheRest()
 {
     const QByteArray whole
         = R"(<message id="s&quot;1"><gcm xmlns="google:mobile:data">{"a":"&lt;&amp;&gt;"}</gcm></message>)";
-    QString id, json;
-    for (qsizetype cut = 1; cut < whole.size(); ++cut)
-        QVERIFY2(stanza::readPlainGcmMessage(whole.first(cut), &id, &json, 1000) == -1,
+    stanza::PlainGcm read;
+    QCOMPARE(stanza::readPlainGcmMessage(whole, &read, 1000), whole.size());
+    QCOMPARE(read.id.toByteArray(), "s\"1"_ba);
+    QCOMPARE(read.json.toByteArray(), R"({"a":"<&>"})"_ba);
+    // What does not take a stanza leaves what the last one read as it was.
+    for (qsizetype cut = 1; cut < whole.size(); ++cut) {
+        QVERIFY2(stanza::readPlainGcmMessage(whole.first(cut), &read, 1000) == -1,
             qPrintable(QString::number(cut)));
-    QCOMPARE(stanza::readPlainGcmMessage(whole, &id, &json, 1000), whole.size());
-    QCOMPARE(id, QStringLiteral("s\"1"));
-    QCOMPARE(json, QStringLiteral(R"({"a":"<&>"})"));
+        QCOMPARE(read.id.toByteArray(), "s\"1"_ba);
+        QCOMPARE(read.json.toByteArray(), R"({"a":"<&>"})"_ba);
+    }
     // Not a plain stanza from its first bytes on: 0 at once, however short.
-    QCOMPARE(stanza::readPlainGcmMessage("<iq", &id, &json, 1000), 0);
-    QCOMPARE(stanza::readPlainGcmMessage("<message id='", &id, &json, 1000), 0);
+    QCOMPARE(stanza::readPlainGcmMessage("<iq", &read, 1000), 0);
+    QCOMPARE(stanza::readPlainGcmMessage("<message id='", &read, 1000), 0);
+    QCOMPARE(read.json.toByteArray(), R"({"a":"<&>"})"_ba);
+}
+
+// The fast path scans eight bytes at a time: whatever it must look at (an entity, a
+// byte it leaves to the XML reader, "]]>") is seen at any offset in the id and the JSON,
+// and what it takes is what an XML reader reads.
+void TestStanza::plainReaderFindsEveryByteAtEveryOffset()
+{
+    const QList<QByteArray> specials {"&amp;", "&lt;", "&quot;", "&#65;", "&x;", "<b/>", "]]>", "]]", ">",
+        "\t", "\n", "\r", "\x01", "\x1f", "\x7f", "\xC3\xA9", "\"", "'"};
+    for (const QByteArray &special : specials) {
+        for (int at = 0; at < 20; ++at) {
+            const QByteArray text = QByteArray(at, 'x') + special + QByteArray(at % 9, 'y');
+            for (const bool inId : {false, true}) {
+                const QByteArray bytes = inId
+                    ? R"(<message id=")" + text + R"("><gcm xmlns="google:mobile:data">{}</gcm></message>)"
+                    : R"(<message id="i"><gcm xmlns="google:mobile:data">)" + text + "</gcm></message>";
+                const QByteArray row = QByteArray(inId ? "id " : "text ") + special.toPercentEncoding()
+                    + " at " + QByteArray::number(at);
+                // Taken: the five entities, ">" and "]]" (in an attribute "]]>" too), and in
+                // text also tabs, line feeds and double quotes (which end an attribute value).
+                const bool taken = [&] {
+                    if (special.startsWith('&'))
+                        return special != "&#65;" && special != "&x;";
+                    if (special == "\t" || special == "\n" || special == "\"")
+                        return !inId;
+                    if (special == "]]>")
+                        return inId;
+                    const auto first = uchar(special.front());
+                    return first >= 0x20 && first < 0x7f && first != '<';
+                }();
+                stanza::PlainGcm read;
+                const qsizetype length = stanza::readPlainGcmMessage(bytes, &read, 1000);
+                QVERIFY2(length == (taken ? bytes.size() : 0), row.constData());
+                if (!taken)
+                    continue;
+                const ParsedStanza xml = readStanza(bytes);
+                QVERIFY2(xml.ok, row.constData());
+                QVERIFY2(read.id.toByteArray() == xml.messageId.toUtf8(), row.constData());
+                QVERIFY2(read.json.toByteArray() == xml.gcmText.toUtf8(), row.constData());
+            }
+        }
+    }
 }
 
 QTEST_GUILESS_MAIN(TestStanza)

@@ -40,10 +40,10 @@ public:
         else
             events << QStringLiteral("stanza:%1:%2:%3").arg(stanza.name, id, type);
     }
-    bool plainGcmRead(const QString &id, const QString &json) override
+    bool plainGcmRead(QByteArrayView id, QByteArrayView json) override
     {
         ++plain;
-        events << QStringLiteral("gcm:%1:%2").arg(id, json);
+        events << QStringLiteral("gcm:%1:%2").arg(QString::fromUtf8(id), QString::fromUtf8(json));
         return true;
     }
     void streamClosed() override
@@ -121,6 +121,7 @@ private Q_SLOTS:
     void plainPathTakesTheWriterForm();
     void slowPeerHeldAtMostOnce();
     void stopAndResumeKeepsTheRest();
+    void plainTextIsTheBytesRead();
     void serverRestartKeepsPipelinedBytes();
     void qxmppIsThePinnedRelease();
 };
@@ -140,68 +141,77 @@ void TestXmppStanzaReader::bothEnds_data()
     QTest::newRow("no-id") << QByteArray("<message><gcm xmlns='google:mobile:data'>{}</gcm></message>")
                            << QStringList {"gcm::{}"} << QStringList {"gcm::{}"};
     QTest::newRow("entities") << gcm("m2", "{\"a\":\"&lt;&amp;&gt;&quot;&apos;\"}")
-                              << QStringList {"gcm:m2:{\"a\":\"<&>\"'\"}"} << QStringList {"gcm:m2:{\"a\":\"<&>\"'\"}"};
+                              << QStringList {"gcm:m2:{\"a\":\"<&>\"'\"}"}
+                              << QStringList {"gcm:m2:{\"a\":\"<&>\"'\"}"};
     QTest::newRow("cdata") << gcm("m3", "<![CDATA[{\"a\":\"</gcm>\"}]]>")
-                           << QStringList {"gcm:m3:{\"a\":\"</gcm>\"}"} << QStringList {"gcm:m3:{\"a\":\"</gcm>\"}"};
+                           << QStringList {"gcm:m3:{\"a\":\"</gcm>\"}"}
+                           << QStringList {"gcm:m3:{\"a\":\"</gcm>\"}"};
     QTest::newRow("utf8-4-byte") << gcm("m4", "{\"e\":\"\xf0\x9f\x98\x80\xc3\xa9\"}")
-                                 << QStringList {QString::fromUtf8("gcm:m4:{\"e\":\"\xf0\x9f\x98\x80\xc3\xa9\"}")}
-                                 << QStringList {QString::fromUtf8("gcm:m4:{\"e\":\"\xf0\x9f\x98\x80\xc3\xa9\"}")};
+                                 << QStringList {QString::fromUtf8(
+                                        "gcm:m4:{\"e\":\"\xf0\x9f\x98\x80\xc3\xa9\"}")}
+                                 << QStringList {
+                                        QString::fromUtf8("gcm:m4:{\"e\":\"\xf0\x9f\x98\x80\xc3\xa9\"}")};
     const QStringList drain {QStringLiteral("gcm::\n  {\"message_type\":\"control\"}\n  ")};
     QTest::newRow("drain-prefixed") << writer::drainingControl("{\"message_type\":\"control\"}") << drain
                                     << drain;
     QTest::newRow("comment-between") << "<!-- </stream:stream> -->" + gcm("m1", "{\"a\":1}") << one << one;
-    QTest::newRow("two-then-presence")
-        << gcm("a", "{}") + gcm("b", "{}") + "<presence/>"
-        << QStringList {"gcm:a:{}", "gcm:b:{}", "stanza:presence::"}
-        << QStringList {"gcm:a:{}", "gcm:b:{}", "stanza:presence::"};
-    QTest::newRow("stanza-error")
-        << QByteArray("<message id='e1' type='error'><gcm xmlns='google:mobile:data'>{}</gcm>"
-                      "<error code='400' type='modify'><bad-request "
-                      "xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>")
-        << QStringList {"stanza:message:e1:error"} << QStringList {"stanza:message:e1:error"};
+    QTest::newRow("two-then-presence") << gcm("a", "{}") + gcm("b", "{}") + "<presence/>"
+                                       << QStringList {"gcm:a:{}", "gcm:b:{}", "stanza:presence::"}
+                                       << QStringList {"gcm:a:{}", "gcm:b:{}", "stanza:presence::"};
+    QTest::newRow("stanza-error") << QByteArray(
+        "<message id='e1' type='error'><gcm xmlns='google:mobile:data'>{}</gcm>"
+        "<error code='400' type='modify'><bad-request "
+        "xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>")
+                                  << QStringList {"stanza:message:e1:error"}
+                                  << QStringList {"stanza:message:e1:error"};
     QTest::newRow("iq-ping") << QByteArray("<iq type='get' id='p1'><ping xmlns='urn:xmpp:ping'/></iq>")
                              << QStringList {"stanza:iq:p1:get"} << QStringList {"stanza:iq:p1:get"};
-    QTest::newRow("message-without-gcm") << QByteArray("<message id='b'><body>hi</body></message>")
-                                         << QStringList {"stanza:message:b:"} << QStringList {"stanza:message:b:"};
+    QTest::newRow("message-without-gcm")
+        << QByteArray("<message id='b'><body>hi</body></message>") << QStringList {"stanza:message:b:"}
+        << QStringList {"stanza:message:b:"};
     QTest::newRow("gcm-wrong-namespace")
         << QByteArray("<message id='w'><gcm xmlns='urn:evil'>{}</gcm></message>")
         << QStringList {"stanza:message:w:"} << QStringList {"stanza:message:w:"};
     QTest::newRow("stream-end") << QByteArray("</stream:stream>") << QStringList {"closed"}
                                 << QStringList {"closed"};
-    QTest::newRow("gcm-then-stream-end") << gcm("m1", "{\"a\":1}") + "</stream:stream>" << one + QStringList {"closed"}
-                                         << one + QStringList {"closed"};
+    QTest::newRow("gcm-then-stream-end") << gcm("m1", "{\"a\":1}") + "</stream:stream>"
+                                         << one + QStringList {"closed"} << one + QStringList {"closed"};
 
     // Ends the stream, at both ends
     QTest::newRow("utf8-invalid") << gcm("u", "{\"a\":\"\xff\"}") << QStringList {"error:NotUtf8"}
                                   << QStringList {"error:NotUtf8"};
     QTest::newRow("utf8-overlong") << gcm("u", "{\"a\":\"\xc0\xaf\"}") << QStringList {"error:NotUtf8"}
                                    << QStringList {"error:NotUtf8"};
-    QTest::newRow("utf8-after-a-good-stanza") << gcm("m1", "{\"a\":1}") + "\xed\xa0\x80"
-                                              << one + QStringList {"error:NotUtf8"}
-                                              << one + QStringList {"error:NotUtf8"};
+    QTest::newRow("utf8-after-a-good-stanza")
+        << gcm("m1", "{\"a\":1}") + "\xed\xa0\x80" << one + QStringList {"error:NotUtf8"}
+        << one + QStringList {"error:NotUtf8"};
     QTest::newRow("garbage") << QByteArray("<<<>>> &&& </>") << QStringList {"error:NotWellFormed"}
                              << QStringList {"error:NotWellFormed"};
     QTest::newRow("mismatched-tags") << gcm("m", "{}").replace("</gcm>", "</gcmx>")
-                                     << QStringList {"error:NotWellFormed"} << QStringList {"error:NotWellFormed"};
-    QTest::newRow("undeclared-prefix") << QByteArray("<foo:message id='a'/>") << QStringList {"error:NotWellFormed"}
-                                       << QStringList {"error:NotWellFormed"};
-    QTest::newRow("second-stream-header") << kHeader << QStringList {"error:StreamInsideStream"}
-                                          << QStringList {"error:StreamInsideStream"};
+                                     << QStringList {"error:NotWellFormed"}
+                                     << QStringList {"error:NotWellFormed"};
+    QTest::newRow("undeclared-prefix")
+        << QByteArray("<foo:message id='a'/>") << QStringList {"error:NotWellFormed"}
+        << QStringList {"error:NotWellFormed"};
+    QTest::newRow("second-stream-header")
+        << kHeader << QStringList {"error:StreamInsideStream"} << QStringList {"error:StreamInsideStream"};
 
     // The two ends differ where their limits do: the emulator refuses what
     // CCS would not take, the client drops what it cannot use and reads on.
     QTest::newRow("nesting-40") << "<message id='d'>" + repeat("<a>", 40) + repeat("</a>", 40) + "</message>"
                                 << QStringList {"stanza:message:d:"} << QStringList {"error:TooDeep"};
     QTest::newRow("elements-1001") << "<message id='x'>" + repeat("<b/>", 1001) + "</message>"
-                                   << QStringList {"stanza:message:x:"} << QStringList {"error:TooManyElements"};
+                                   << QStringList {"stanza:message:x:"}
+                                   << QStringList {"error:TooManyElements"};
     QTest::newRow("gcm-2MiB") << gcm("big", "{\"a\":\"" + QByteArray(2 << 20, 'x') + "\"}")
                               << QStringList {"oversized:message"} << QStringList {"error:StanzaTooLarge"};
-    QTest::newRow("gcm-2MiB-then-plain") << gcm("big", QByteArray(2 << 20, 'x')) + gcm("m1", "{\"a\":1}")
-                                         << QStringList {"oversized:message"} + one
-                                         << QStringList {"error:StanzaTooLarge"};
+    QTest::newRow("gcm-2MiB-then-plain")
+        << gcm("big", QByteArray(2 << 20, 'x')) + gcm("m1", "{\"a\":1}")
+        << QStringList {"oversized:message"} + one << QStringList {"error:StanzaTooLarge"};
     QTest::newRow("tag-300KiB") << "<message " + QByteArray(300 * 1024, ' ') + "id='t'/>"
                                 << QStringList {"error:MarkupTooLong"} << QStringList {"stanza:message:t:"};
-    // A DTD is restricted XML (RFC 6120 11.1): the emulator refuses it; the client reads on, as it always did.
+    // A DTD is restricted XML (RFC 6120 11.1): the emulator refuses it; the client reads on, as it always
+    // did.
     QTest::newRow("doctype-entity") << QByteArray("<!DOCTYPE x [<!ENTITY e 'v'>]>") + gcm("m1", "{\"a\":1}")
                                     << one << QStringList {"error:RestrictedXml"};
 }
@@ -252,7 +262,7 @@ void TestXmppStanzaReader::stopAndResumeKeepsTheRest()
     // The client hands five stanzas at a time to the event loop: what a handler
     // declines waits, and resume() reads it.
     struct Slicer : Recorder {
-        bool plainGcmRead(const QString &id, const QString &json) override
+        bool plainGcmRead(QByteArrayView id, QByteArrayView json) override
         {
             Recorder::plainGcmRead(id, json);
             return events.size() % 2 != 0; // stop after every second
@@ -261,8 +271,11 @@ void TestXmppStanzaReader::stopAndResumeKeepsTheRest()
     StanzaReader reader(clientReaderLimits(), &recorder);
     reader.assumeStreamOpen(kHeader);
     reader.setPlainEnabled(true);
-    auto plain = [](const char *id, const QByteArray &json) { return writer::gcmMessage(QString::fromLatin1(id), json); };
-    reader.feed(plain("1", "{}") + plain("2", "{}") + plain("3", "{}") + plain("4", "{}") + plain("5", "{}").chopped(20));
+    auto plain = [](const char *id, const QByteArray &json) {
+        return writer::gcmMessage(QString::fromLatin1(id), json);
+    };
+    reader.feed(plain("1", "{}") + plain("2", "{}") + plain("3", "{}") + plain("4", "{}")
+        + plain("5", "{}").chopped(20));
     QCOMPARE(recorder.events, (QStringList {"gcm:1:{}", "gcm:2:{}"}));
     QVERIFY(reader.hasHeldBytes());
     reader.resume();
@@ -272,6 +285,38 @@ void TestXmppStanzaReader::stopAndResumeKeepsTheRest()
     reader.feed(plain("5", "{}").right(20));
     QCOMPARE(recorder.events.last(), QStringLiteral("gcm:5:{}"));
     QVERIFY(!reader.hasHeldBytes());
+}
+
+void TestXmppStanzaReader::plainTextIsTheBytesRead()
+{
+    // The fast path hands the id and the JSON over as views into what was fed (a read of
+    // the socket), not copies, also after a stop; a text with entities is unescaped apart.
+    struct Locator : Recorder {
+        QByteArray fed;
+        QList<bool> inFed; // per plain stanza: both its id and its JSON point into `fed`
+        bool plainGcmRead(QByteArrayView id, QByteArrayView json) override
+        {
+            Recorder::plainGcmRead(id, json);
+            const auto within = [this](QByteArrayView v) {
+                return v.data() >= fed.constData() && v.data() + v.size() <= fed.constData() + fed.size();
+            };
+            inFed << (within(id) && within(json));
+            return plain != 1; // a stop after the first: the rest is read on resume()
+        }
+    } recorder;
+    StanzaReader reader(clientReaderLimits(), &recorder);
+    reader.assumeStreamOpen(kHeader);
+    reader.setPlainEnabled(true);
+    recorder.fed = writer::gcmMessage(QStringLiteral("s1"), R"({"message_type":"ack","message_id":"m-1"})")
+        + writer::gcmMessage(QStringLiteral("s2"), R"({"message_type":"ack","message_id":"m-2"})")
+        + writer::gcmMessage(QStringLiteral("s3"), R"({"a":"<&>"})");
+    reader.feed(recorder.fed);
+    QCOMPARE(recorder.plain, 1);
+    reader.resume();
+    QCOMPARE(recorder.events,
+        (QStringList {R"(gcm:s1:{"message_type":"ack","message_id":"m-1"})",
+            R"(gcm:s2:{"message_type":"ack","message_id":"m-2"})", R"(gcm:s3:{"a":"<&>"})"}));
+    QCOMPARE(recorder.inFed, (QList<bool> {true, true, false}));
 }
 
 void TestXmppStanzaReader::serverRestartKeepsPipelinedBytes()
@@ -288,10 +333,10 @@ void TestXmppStanzaReader::serverRestartKeepsPipelinedBytes()
     } recorder;
     StanzaReader reader(serverReaderLimits(1 << 20, 32, 1000), &recorder);
     recorder.reader = &reader;
-    reader.feed(kHeader + "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>AA==</auth>" + kHeader
-        + "<iq type='set' id='b'/>");
-    QCOMPARE(recorder.events,
-        (QStringList {"open:client", "stanza:auth::", "open:client", "stanza:iq:b:set"}));
+    reader.feed(kHeader + "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>AA==</auth>"
+        + kHeader + "<iq type='set' id='b'/>");
+    QCOMPARE(
+        recorder.events, (QStringList {"open:client", "stanza:auth::", "open:client", "stanza:iq:b:set"}));
 }
 
 void TestXmppStanzaReader::qxmppIsThePinnedRelease()
@@ -301,7 +346,7 @@ void TestXmppStanzaReader::qxmppIsThePinnedRelease()
     QVERIFY2(qxmppIsVerified(),
         qPrintable(QStringLiteral("QXmpp %1 (headers) / %2 (library) is not the verified %3: check "
                                   "xmpp/QXmppPin_p.h before moving the pin")
-                .arg(qxmppBuildVersion(), qxmppRuntimeVersion(), qxmppVerifiedVersion())));
+                       .arg(qxmppBuildVersion(), qxmppRuntimeVersion(), qxmppVerifiedVersion())));
     QCOMPARE(qxmppBuildVersion(), qxmppVerifiedVersion());
     QVERIFY(!disabledSaslMechanisms().contains(QStringLiteral("PLAIN")));
 }
