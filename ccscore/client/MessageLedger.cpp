@@ -22,23 +22,41 @@ MessageLedger::MessageLedger(QObject *parent)
     : QObject(parent)
 { }
 
+int MessageLedger::indexOf(const QString &messageId) const
+{
+    const quint64 hash = idHash(messageId);
+    const IdIndex &ids = m_index[shardOf(hash)];
+    const auto it = ids.byHash.constFind(hash);
+    if (it == ids.byHash.constEnd())
+        return -1;
+    if (m_entries[size_t(*it)].message.messageId == messageId)
+        return *it;
+    return ids.collisions.value(messageId, -1);
+}
+
 const LedgerEntry *MessageLedger::find(const QString &messageId) const
 {
-    const IdIndex &index = shard(messageId);
-    const auto it = index.constFind(messageId);
-    return it == index.constEnd() ? nullptr : &m_entries.at(size_t(*it));
+    const int index = indexOf(messageId);
+    return index < 0 ? nullptr : &m_entries.at(size_t(index));
 }
 
 int MessageLedger::add(const DownstreamMessage &message)
 {
-    // One lookup: the id's slot is made, and if it was there already the id is taken.
-    IdIndex &ids = shard(message.messageId);
-    const qsizetype known = ids.size();
-    int &slot = ids[message.messageId];
-    if (ids.size() == known)
-        return -1;
+    // One lookup: the hash's slot is made, and if it was there already the id is
+    // taken, unless the entry there has another id with the same hash.
+    const quint64 hash = idHash(message.messageId);
+    IdIndex &ids = m_index[shardOf(hash)];
     const int index = int(m_entries.size());
-    slot = index;
+    const qsizetype known = ids.byHash.size();
+    int &slot = ids.byHash[hash];
+    if (ids.byHash.size() == known) {
+        if (m_entries[size_t(slot)].message.messageId == message.messageId
+            || ids.collisions.contains(message.messageId))
+            return -1;
+        ids.collisions.insert(message.messageId, index);
+    } else {
+        slot = index;
+    }
     const qint64 now = QDateTime::currentMSecsSinceEpoch();
     LedgerEntry &entry = m_entries.emplace_back();
     entry.message = message;
@@ -90,8 +108,10 @@ int MessageLedger::count(MessageState state) const
 void MessageLedger::clear()
 {
     m_entries.clear();
-    for (IdIndex &ids : m_index)
-        ids.clear();
+    for (IdIndex &ids : m_index) {
+        ids.byHash.clear();
+        ids.collisions.clear();
+    }
     m_counts.fill(0);
     Q_EMIT cleared();
 }
