@@ -1,5 +1,7 @@
 #include "MessageLedger.h"
 
+#include "IdIndex_p.h"
+
 #include <QDateTime>
 
 namespace ccs {
@@ -20,18 +22,15 @@ std::optional<qint64> LedgerEntry::deliveryLatencyMs() const
 
 MessageLedger::MessageLedger(QObject *parent)
     : QObject(parent)
+    , m_ids(std::make_unique<IdIndex>())
 { }
+
+MessageLedger::~MessageLedger() = default;
 
 int MessageLedger::indexOf(const QString &messageId) const
 {
-    const quint64 hash = idHash(messageId);
-    const IdIndex &ids = m_index[shardOf(hash)];
-    const auto it = ids.byHash.constFind(hash);
-    if (it == ids.byHash.constEnd())
-        return -1;
-    if (m_entries[size_t(*it)].message.messageId == messageId)
-        return *it;
-    return ids.collisions.value(messageId, -1);
+    return m_ids->find(messageId,
+        [this](int index) -> const QString & { return m_entries[size_t(index)].message.messageId; });
 }
 
 const LedgerEntry *MessageLedger::find(const QString &messageId) const
@@ -42,21 +41,10 @@ const LedgerEntry *MessageLedger::find(const QString &messageId) const
 
 int MessageLedger::add(const DownstreamMessage &message)
 {
-    // One lookup: the hash's slot is made, and if it was there already the id is
-    // taken, unless the entry there has another id with the same hash.
-    const quint64 hash = idHash(message.messageId);
-    IdIndex &ids = m_index[shardOf(hash)];
     const int index = int(m_entries.size());
-    const qsizetype known = ids.byHash.size();
-    int &slot = ids.byHash[hash];
-    if (ids.byHash.size() == known) {
-        if (m_entries[size_t(slot)].message.messageId == message.messageId
-            || ids.collisions.contains(message.messageId))
-            return -1;
-        ids.collisions.insert(message.messageId, index);
-    } else {
-        slot = index;
-    }
+    if (!m_ids->insert(message.messageId, index,
+            [this](int at) -> const QString & { return m_entries[size_t(at)].message.messageId; }))
+        return -1;
     const qint64 now = QDateTime::currentMSecsSinceEpoch();
     LedgerEntry &entry = m_entries.emplace_back();
     entry.message = message;
@@ -108,10 +96,7 @@ int MessageLedger::count(MessageState state) const
 void MessageLedger::clear()
 {
     m_entries.clear();
-    for (IdIndex &ids : m_index) {
-        ids.byHash.clear();
-        ids.collisions.clear();
-    }
+    m_ids->clear();
     m_counts.fill(0);
     Q_EMIT cleared();
 }

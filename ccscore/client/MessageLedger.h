@@ -8,9 +8,12 @@
 
 #include <array>
 #include <deque>
+#include <memory>
 #include <optional>
 
 namespace ccs {
+
+class IdIndex;
 
 struct LedgerTransition {
     MessageState state;
@@ -41,6 +44,7 @@ class MessageLedger : public QObject
     Q_OBJECT
 public:
     explicit MessageLedger(QObject *parent = nullptr);
+    ~MessageLedger() override;
 
     int size() const { return int(m_entries.size()); }
     const LedgerEntry &at(int index) const { return m_entries.at(size_t(index)); }
@@ -64,25 +68,9 @@ private:
     // Storage that grows without stalls at a million entries ("Send copies"
     // accepts that many): a deque adds blocks and never moves what it holds
     // (a vector copies every entry each time it grows, for up to a second at
-    // a million), and the id index is split in shards that each rehash alone
-    // (one hash of a million would re-insert every id at once).
-    // An id is found by its 64-bit hash (qHashBits, seed 0): probing compares
-    // integers, not strings (whose text is elsewhere in memory, a cache miss per
-    // probe), and the entry's own id is compared once. Two ids with one hash (never
-    // seen in practice) are kept by the second one's text in `collisions`.
-    static constexpr size_t kIndexShards = 64;
-    struct IdIndex {
-        QHash<quint64, int> byHash;
-        QHash<QString, int> collisions;
-    };
-    static quint64 idHash(const QString &messageId)
-    {
-        return qHashBits(messageId.constData(), size_t(messageId.size()) * sizeof(QChar), 0);
-    }
-    static size_t shardOf(quint64 hash) { return size_t(hash >> 58); } // the top 6 bits
-
+    // a million); the id index is sharded and hashed (IdIndex_p.h).
     std::deque<LedgerEntry> m_entries;
-    std::array<IdIndex, kIndexShards> m_index;
+    std::unique_ptr<IdIndex> m_ids; // internal (IdIndex_p.h)
     std::array<int, 9> m_counts {}; // by MessageState, so count() is O(1)
 };
 

@@ -1,5 +1,6 @@
 #include "client/CcsConnection_p.h"
 #include "client/CcsSession.h"
+#include "client/IdIndex_p.h"
 #include "client/MessageLedger.h"
 
 #include <QSignalSpy>
@@ -53,6 +54,43 @@ private:
     }
 
 private Q_SLOTS:
+    // Ids whose 64-bit hashes are equal (forced here: every id hashes alike) are
+    // still told apart, found, and refused when taken.
+    void idIndexKeepsIdsWithOneHash()
+    {
+        IdIndex index([](QStringView) -> quint64 { return 42; });
+        QStringList ids;
+        auto idAt = [&ids](int at) -> const QString & { return ids.at(at); };
+        for (const QString &id : {QStringLiteral("a"), QStringLiteral("b"), QStringLiteral("c")}) {
+            QVERIFY(index.insert(id, int(ids.size()), idAt));
+            ids.append(id);
+        }
+        QCOMPARE(index.find(QStringLiteral("a"), idAt), 0);
+        QCOMPARE(index.find(QStringLiteral("b"), idAt), 1);
+        QCOMPARE(index.find(QStringLiteral("c"), idAt), 2);
+        QCOMPARE(index.find(QStringLiteral("d"), idAt), -1);
+        QVERIFY(!index.insert(QStringLiteral("a"), 3, idAt)); // the first, by its slot
+        QVERIFY(!index.insert(QStringLiteral("c"), 3, idAt)); // a later one, by its text
+        index.clear();
+        QCOMPARE(index.find(QStringLiteral("b"), idAt), -1);
+    }
+
+    void idIndexFindsAMillionIds()
+    {
+        IdIndex index;
+        QStringList ids;
+        ids.reserve(1000000);
+        auto idAt = [&ids](int at) -> const QString & { return ids.at(at); };
+        for (int i = 0; i < 1000000; ++i) {
+            ids.append(QString::number(i));
+            QVERIFY(index.insert(ids.constLast(), i, idAt));
+        }
+        for (int i = 0; i < 1000000; i += 9973)
+            QCOMPARE(index.find(QString::number(i), idAt), i);
+        QVERIFY(!index.insert(QStringLiteral("123456"), 1000000, idAt));
+        QCOMPARE(index.find(QStringLiteral("1000000"), idAt), -1);
+    }
+
     void addRecordsQueuedAndSignals()
     {
         MessageLedger ledger;
