@@ -476,6 +476,9 @@ QJsonObject CtlRunner::summary() const
                 + ledger->count(MessageState::RetryWaiting));
         fields.insert(QStringLiteral("retries"), m_retries);
         fields.insert(QStringLiteral("receipts"), m_receipts);
+        // --count copies the run ended before handing over (they follow the answers).
+        if (m_fed < m_options.count)
+            fields.insert(QStringLiteral("not_queued"), m_options.count - m_fed);
     } else {
         fields.insert(QStringLiteral("upstream"), m_upstream);
         fields.insert(QStringLiteral("duplicates"), m_duplicates);

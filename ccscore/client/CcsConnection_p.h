@@ -57,7 +57,7 @@ public:
 Q_SIGNALS:
     void encrypted(); // TLS is up: SASL may start
     void authenticated(); // SASL done, resource bound: ready for <gcm> stanzas
-    // The JSON text of a <gcm> message, UTF-8, unescaped: off the fast path a view into the
+    // The JSON text of a <gcm> message, UTF-8, unescaped: from the fast path a view into the
     // bytes read (no copy). Valid only during the emission: connect it directly (the session
     // does, on this thread) and copy what must outlive the call; never queue it.
     void gcmReceived(QByteArrayView json);

@@ -355,6 +355,27 @@ private Q_SLOTS:
             qPrintable(QString::number(queuedBeforeFirstAnswer)));
         QCOMPARE(r.named(QStringLiteral("queued")).size(), 1500);
         QCOMPARE(r.events.constLast().value(QStringLiteral("acked")).toInt(), 1500);
+        QVERIFY(!r.events.constLast().contains(QStringLiteral("not_queued")));
+    }
+
+    // A run that ends early says how many copies it never handed over.
+    void countCopiesNotQueuedAreCounted()
+    {
+        TestEmulator emu;
+        CCS_START_EMULATOR(emu);
+        QStringList conn = connectionArgs(emu);
+        conn[3] = QStringLiteral("1"); // nothing listens there
+        const Run r
+            = run(QStringList {QStringLiteral("send"), QStringLiteral("--json"), QStringLiteral("--to"),
+                      QStringLiteral("dev-1"), QStringLiteral("--count"), QStringLiteral("2000")}
+                    + conn,
+                environment());
+        QCOMPARE(r.exitCode, 3);
+        const QJsonObject summary = r.events.constLast();
+        const int accepted = summary.value(QStringLiteral("accepted")).toInt();
+        QVERIFY2(accepted > 0 && accepted <= 512, qPrintable(QString::number(accepted)));
+        QCOMPARE(accepted + summary.value(QStringLiteral("not_queued")).toInt(), 2000);
+        QCOMPARE(summary.value(QStringLiteral("unanswered")).toInt(), accepted);
     }
 
     void connectFailuresExitThree_data()
