@@ -13,8 +13,8 @@
 #include <QHttpServerResponse>
 #include <QJsonDocument>
 #include <QPointer>
-#include <QTimer>
 #include <QRandomGenerator>
+#include <QTimer>
 #include <QUrlQuery>
 #include <QWebSocket>
 
@@ -552,10 +552,9 @@ void EmulatorAdminApi::Private::acceptEventStream(std::unique_ptr<QWebSocket> so
     auto refuse = [this, &socket](const QString &why) {
         QWebSocket *raw = socket.release();
         raw->setParent(&events); // gone with the API at the latest
-        raw->sendTextMessage(QString::fromUtf8(QJsonDocument(QJsonObject {{QStringLiteral("type"),
-                                                                             QStringLiteral("error")},
-                                                                {QStringLiteral("error"), why}})
-                                                   .toJson(QJsonDocument::Compact)));
+        raw->sendTextMessage(QString::fromUtf8(QJsonDocument(
+            QJsonObject {{QStringLiteral("type"), QStringLiteral("error")},
+                {QStringLiteral("error"), why}}).toJson(QJsonDocument::Compact)));
         raw->close(QWebSocketProtocol::CloseCodePolicyViolated, why);
         QObject::connect(raw, &QWebSocket::disconnected, raw, &QObject::deleteLater);
         QTimer::singleShot(5000, raw, &QObject::deleteLater);
@@ -619,8 +618,8 @@ EmulatorAdminApi::EmulatorAdminApi(EmulatorServer *server, QObject *parent)
                 r.write(std::move(responder));
             } else if (request.value("Upgrade").compare("websocket", Qt::CaseInsensitive) != 0) {
                 QHttpServerResponse r(QJsonObject {{QStringLiteral("error"),
-                                                       QStringLiteral("the event stream is a WebSocket: connect "
-                                                                      "to ws://HOST:PORT/api/v1/events")}},
+                                          QStringLiteral("the event stream is a WebSocket: connect "
+                                                         "to ws://HOST:PORT/api/v1/events")}},
                     Status::UpgradeRequired);
                 r.setHeader("Upgrade", "websocket");
                 r.write(std::move(responder));

@@ -1,6 +1,5 @@
-#include "EmulatorEventStream_p.h"
-
 #include "EmulatorAdminApi.h"
+#include "EmulatorEventStream_p.h"
 
 #include <QJsonDocument>
 #include <QTimer>
@@ -213,7 +212,10 @@ QByteArray EmulatorEventStream::toJson(const Event &e) const
             .num("copies", e.latencyMs);
         break;
     case Kind::Ack:
-        line.str("type", QStringLiteral("ack")).str("to", e.a).str("message_id", e.b).boolean("matched", e.flag);
+        line.str("type", QStringLiteral("ack"))
+            .str("to", e.a)
+            .str("message_id", e.b)
+            .boolean("matched", e.flag);
         if (e.latencyMs >= 0)
             line.num("latency_ms", e.latencyMs);
         break;
@@ -284,7 +286,8 @@ void EmulatorEventStream::addClient(
     });
     // Queued: a write may find the socket gone while the client is being served.
     connect(
-        c->socket.get(), &QWebSocket::disconnected, this, [this, c] { removeClient(c); }, Qt::QueuedConnection);
+        c->socket.get(), &QWebSocket::disconnected, this, [this, c] { removeClient(c); },
+        Qt::QueuedConnection);
     // A client only reads: whatever it sends is ignored.
     m_clients.push_back(std::move(client));
     scheduleFlush();
@@ -365,11 +368,11 @@ void EmulatorEventStream::cutOff(Client &c, const QString &reason)
 {
     ++m_cutOffs;
     c.closing = true;
-    const QByteArray notice
-        = QJsonDocument(QJsonObject {{QStringLiteral("type"), QStringLiteral("cut_off")},
-                            {QStringLiteral("resume_from"), qint64(c.next)},
-                            {QStringLiteral("reason"), reason}})
-              .toJson(QJsonDocument::Compact);
+    const QByteArray notice = QJsonDocument(
+        QJsonObject {{QStringLiteral("type"), QStringLiteral("cut_off")},
+            {QStringLiteral("resume_from"), qint64(c.next)},
+            {QStringLiteral("reason"),
+                reason}}).toJson(QJsonDocument::Compact);
     QWebSocket *socket = c.socket.get();
     socket->sendTextMessage(QString::fromUtf8(notice));
     socket->close(QWebSocketProtocol::CloseCodePolicyViolated, QStringLiteral("slow reader"));
@@ -546,7 +549,8 @@ void EmulatorEventStream::faultsChanged(qint64 tMs, const FaultSchedule &faults)
         n->faultsChanged(tMs, faults);
 }
 
-ScenarioAction EmulatorEventStream::scenarioAction(int connection, const QString &messageId, const QString &to)
+ScenarioAction EmulatorEventStream::scenarioAction(
+    int connection, const QString &messageId, const QString &to)
 {
     if (auto *n = next())
         return n->scenarioAction(connection, messageId, to);
