@@ -336,8 +336,7 @@ void CtlRunner::run(const app::ResolvedConnection &resolved)
             }
             // A receipt is checked once its own event is out (receiptReceived follows this).
             if (m_options.command == Command::Send && isTerminal(to) && to != MessageState::Delivered) {
-                if (m_fed < m_options.count && !m_feedPosted
-                    && outstanding() <= kFeedAhead * std::max(1, m_settings.connectionCount) - kFeedChunk) {
+                if (m_fed < m_options.count && !m_feedPosted && outstanding() <= feedAhead() - kFeedChunk) {
                     m_feedPosted = true;
                     QMetaObject::invokeMethod(this, &CtlRunner::feedCopies, Qt::QueuedConnection);
                 }
@@ -386,6 +385,11 @@ void CtlRunner::startSend()
     feedCopies();
 }
 
+int CtlRunner::feedAhead() const
+{
+    return kFeedAhead * std::max(1, m_settings.connectionCount);
+}
+
 int CtlRunner::outstanding() const
 {
     const MessageLedger *ledger = m_session.ledger();
@@ -398,7 +402,7 @@ int CtlRunner::outstanding() const
 void CtlRunner::feedCopies()
 {
     m_feedPosted = false;
-    const int ahead = kFeedAhead * std::max(1, m_settings.connectionCount);
+    const int ahead = feedAhead();
     while (m_fed < m_options.count && !m_finishing && outstanding() < ahead) {
         DownstreamMessage message = m_options.message;
         message.messageId.clear(); // a fresh id each

@@ -41,6 +41,7 @@ private:
     void run(const app::ResolvedConnection &resolved);
     void startSend();
     void feedCopies();
+    int feedAhead() const; // copies kept unanswered in the session
     int outstanding() const;
     void startListen();
     void openHistory();

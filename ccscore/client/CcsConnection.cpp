@@ -107,8 +107,6 @@ bool CcsConnection::isEncrypted() const
 
 bool CcsConnection::writeGcm(const QString &stanzaId, const QByteArray &json)
 {
-    if (!m_authenticated || m_finished || !m_socket || !m_socket->isEncrypted())
-        return false;
     return writeStanza(xmpp::writer::gcmMessage(stanzaId, json));
 }
 

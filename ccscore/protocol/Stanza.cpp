@@ -160,10 +160,6 @@ bool appendEscapedAscii(QByteArray &out, QByteArrayView text, bool quotes)
     return true;
 }
 
-} // namespace
-
-namespace {
-
 // Escaping is character by character, so a text escaped in pieces is the whole escaped.
 void appendGcmText(QByteArray &out, QByteArrayView json)
 {
@@ -238,34 +234,22 @@ QByteArray GcmCopies::stanza(const QString &messageId) const
 
 QByteArray gcmMessage(const QString &stanzaId, const QByteArray &json)
 {
-    if (stanzaId.size() < 256) {
-        QByteArray fast;
-        fast.reserve(json.size() + 96);
-        fast += "<message";
-        bool ascii = true;
-        if (!stanzaId.isEmpty()) {
-            fast += " id=\"";
-            // toLatin1() turns what it cannot hold into '?', so check the characters first.
-            ascii = std::all_of(stanzaId.cbegin(), stanzaId.cend(), [](QChar c) {
-                return c.unicode() < 0x80;
-            }) && appendEscapedAscii(fast, stanzaId.toLatin1(), true);
-            fast += '"';
-        }
-        if (ascii) {
-            fast += "><gcm xmlns=\"";
-            fast += kGcmNamespace;
-            fast += "\">";
-            if (appendEscapedAscii(fast, json, false)) {
-                fast += "</gcm></message>";
-                return fast;
-            }
-        }
+    // Printable ASCII (nearly everything) is escaped byte for byte; anything else by
+    // characters. A copy's stanza (GcmCopies) is made of the same pieces.
+    QByteArray out;
+    out.reserve(json.size() + stanzaId.size() + 96);
+    out += "<message";
+    if (!stanzaId.isEmpty()) {
+        out += " id=\"";
+        appendIdAttribute(out, stanzaId);
+        out += '"';
     }
-    QString xml = QStringLiteral("<message");
-    if (!stanzaId.isEmpty())
-        xml += QStringLiteral(" id=\"%1\"").arg(escapeXml(stanzaId));
-    xml += QLatin1Char('>') + gcmElement(json) + QLatin1String("</message>");
-    return xml.toUtf8();
+    out += "><gcm xmlns=\"";
+    out += kGcmNamespace;
+    out += "\">";
+    appendGcmText(out, json);
+    out += "</gcm></message>";
+    return out;
 }
 
 namespace {
